@@ -1,0 +1,45 @@
+# crossmem: cross-memory attach for Linux 6.12, as a patch series.
+# The README explains the targets; the scripts they call live in scripts/.
+
+ARCH    ?= x86_64
+KERNEL  ?= patched
+TIMEOUT ?= 1200
+export ARCH KERNEL TIMEOUT
+
+.PHONY: all check run shell tree export deps clean distclean help
+all: help
+
+help:
+	@echo "make check    build, boot under QEMU, run the cma kselftests (the test command)"
+	@echo "make run      build, boot, and show a 64 MiB process_vm_readv transfer"
+	@echo "make shell    boot the same guest into a busybox shell"
+	@echo "make tree     create or refresh build/linux from patches/"
+	@echo "make export   write build/linux's commits back to patches/"
+	@echo "make deps     install (as root) or print the Debian packages needed"
+	@echo "make clean    remove build outputs, keep build/linux"
+	@echo "make distclean  remove build/ entirely"
+	@echo "variables: KERNEL=patched|stock  ARCH=x86_64  TIMEOUT=seconds"
+
+check:
+	@scripts/check.sh check
+
+run:
+	@scripts/check.sh run
+
+shell:
+	@scripts/check.sh shell
+
+tree: deps
+	@scripts/tree.sh
+
+export:
+	@scripts/export.sh
+
+deps:
+	@if [ "$$(id -u)" = 0 ]; then scripts/deps.sh; else scripts/deps.sh --print; fi
+
+clean:
+	rm -rf build/obj-* build/tests build/logs build/initramfs-* build/bench
+
+distclean:
+	rm -rf build

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Check for (and, as root, install) the Debian bookworm packages crossmem uses.
+# usage: deps.sh [--print]   (--print: only print the apt-get line)
+set -euo pipefail
+packages=(
+	linux-source-6.12 xz-utils
+	make gcc libc6-dev bc flex bison libelf-dev libssl-dev cpio kmod rsync
+	python3 python3-ply python3-git perl
+	gcc-multilib libc6-dev-x32
+	qemu-system-x86 busybox-static
+	gnuplot-nox
+)
+line="apt-get install -y --no-install-recommends ${packages[*]}"
+if [ "${1:-}" = "--print" ]; then
+	echo "$line"
+	exit 0
+fi
+missing=()
+for p in "${packages[@]}"; do
+	dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed' ||
+		missing+=("$p")
+done
+[ "${#missing[@]}" -eq 0 ] && exit 0
+echo "deps: missing ${missing[*]}"
+if [ "$(id -u)" != 0 ]; then
+	echo "deps: run as root: apt-get update && $line" >&2
+	exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q >/dev/null
+apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+echo "deps: installed ${missing[*]}"

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Write build/linux's commits base..HEAD back to patches/ and patches/series.
+# Deterministic: the same commits always give the same bytes, so that
+# "make tree && make export" leaves patches/ unchanged. The hand-written
+# cover letter (0000-cover-letter.patch) is kept as it is.
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+tree=$top/build/linux
+patches=$top/patches
+
+if [ -n "$(git -C "$tree" status --porcelain --untracked-files=no)" ]; then
+	echo "export: build/linux has uncommitted changes; commit them first" >&2
+	exit 1
+fi
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+git -C "$tree" -c core.abbrev=12 -c diff.renames=true -c diff.algorithm=myers \
+	-c format.signature= -c diff.noprefix=false -c diff.mnemonicPrefix=false \
+	format-patch -q --zero-commit --no-signature --no-cover-letter \
+	--no-base --numbered -o "$tmp" base..HEAD
+find "$patches" -maxdepth 1 -name '[0-9][0-9][0-9][0-9]-*.patch' \
+	! -name '0000-cover-letter.patch' -delete
+cp "$tmp"/*.patch "$patches"/ 2>/dev/null || true
+(cd "$tmp" && ls -1 ./*.patch 2>/dev/null | sed 's|^\./||') >"$patches/series"
+echo "export: $(wc -l <"$patches/series") patch(es) in patches/"
