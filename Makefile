@@ -6,16 +6,19 @@ KERNEL  ?= patched
 TIMEOUT ?= 1200
 export ARCH KERNEL TIMEOUT
 
-.PHONY: all check run shell tree export deps clean distclean help
+.PHONY: all check run shell bench tree export deps clean distclean help
 all: help
 
 help:
 	@echo "make check    build, boot under QEMU, run the cma kselftests (the test command)"
 	@echo "make run      build, boot, and show a 64 MiB process_vm_readv transfer"
 	@echo "make shell    boot the same guest into a busybox shell"
+	@echo "make bench    build stock and patched release kernels, benchmark both (build/bench/results.md)"
 	@echo "make tree     create or refresh build/linux from patches/"
 	@echo "make export   write build/linux's commits back to patches/"
 	@echo "make deps     install (as root) or print the Debian packages needed"
+	@echo "make checkpatch     checkpatch.pl --strict on every patch (make check runs it)"
+	@echo "make bisect-check   build the kernel at every commit of the series"
 	@echo "make clean    remove build outputs, keep build/linux"
 	@echo "make distclean  remove build/ entirely"
 	@echo "variables: KERNEL=patched|stock  ARCH=x86_64  TIMEOUT=seconds"
@@ -29,11 +32,20 @@ run:
 shell:
 	@scripts/check.sh shell
 
+bench:
+	@scripts/bench.sh
+
 tree: deps
 	@scripts/tree.sh
 
 export:
 	@scripts/export.sh
+
+checkpatch:
+	@scripts/checkpatch.sh
+
+bisect-check:
+	@scripts/bisect-check.sh
 
 deps:
 	@if [ "$$(id -u)" = 0 ]; then scripts/deps.sh; else scripts/deps.sh --print; fi

@@ -217,6 +217,9 @@ int main(void)
 		mode = "check";
 	if (!strcmp(mode, "shell")) {
 		banner(mode);
+		/* A controlling terminal gives the shell job control and ^C. */
+		setsid();
+		ioctl(0, TIOCSCTTY, 1);
 		execl("/bin/sh", "sh", "-l", (char *)NULL);
 		say("crossmem: cannot exec /bin/sh: %s", strerror(errno));
 	} else {

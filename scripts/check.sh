@@ -18,6 +18,7 @@ if [ "$mode" = check ]; then
 	[ "${PIPESTATUS[0]}" = 0 ] || { echo "check: the log parser fails its own tests" >&2; exit 1; }
 fi
 [ -d build/linux/.git ] || "$top/scripts/tree.sh"
+if [ "$mode" = check ]; then "$top/scripts/checkpatch.sh"; fi
 
 src=$top/build/linux
 case "$kernel" in
@@ -55,7 +56,7 @@ esac
 hdrobj=$top/build/obj-$arch-headers
 make -s -C build/linux O="$hdrobj" "${kmake[@]}" headers >/dev/null
 rm -rf "build/tests/$arch"
-"$top/scripts/build-tests.sh" "$arch" "$src/../linux" "$hdrobj/usr/include" "build/tests/$arch"
+"$top/scripts/build-tests.sh" "$arch" "$top/build/linux" "$hdrobj/usr/include" "build/tests/$arch"
 "$top/scripts/initramfs.sh" "$arch" "build/tests/$arch" "build/initramfs-$arch.cpio"
 
 echo "check: booting $(basename "$image") under qemu ($mode, at most $timeout s)"

@@ -9,8 +9,7 @@ tree=$top/build/linux
 patches=$top/patches
 
 if [ -n "$(git -C "$tree" status --porcelain --untracked-files=no)" ]; then
-	echo "export: build/linux has uncommitted changes; commit them first" >&2
-	exit 1
+	echo "export: note: build/linux has uncommitted changes; only commits are exported" >&2
 fi
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT

@@ -44,6 +44,9 @@ import_base() {
 		git -C "$tree.tmp" -c user.name="crossmem developers" \
 		-c user.email=crossmem@lists.invalid commit -q -m "base: Debian linux-source-6.12 $(base_version "$tree.tmp")"
 	git -C "$tree.tmp" tag base
+	# Commits made by hand in the tree carry the series' identity.
+	git -C "$tree.tmp" config user.name "crossmem developers"
+	git -C "$tree.tmp" config user.email crossmem@lists.invalid
 	mv "$tree.tmp" "$tree"
 }
 

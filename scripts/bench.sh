@@ -1,0 +1,171 @@
+#!/usr/bin/env bash
+# make bench: compare the stock 6.12 kernel and the patched kernel in one run.
+# Builds both kernels with the release configuration (no debug.config),
+# builds bench/cma_bench.c statically into an initramfs of its own, boots
+# each kernel under QEMU with the host's TSC rate as the guest clock, and
+# writes build/bench/results.md and build/bench/bench.png.
+#
+# Environment:
+#   BENCH_STOCK_IMAGE, BENCH_PATCHED_IMAGE  use these bzImages instead of
+#                 building (either or both; for testing the pipeline)
+#   BENCH_ROUNDS  boots per kernel, alternating stock and patched; the samples
+#                 of every round are pooled (default 2)
+#   BENCH_REPS    samples per row and boot (default 5: 10 per kernel)
+#   BENCH_MIN_MS  minimum duration of one sample in ms (default 20)
+#   BENCH_MAX_MB  largest size in MiB (default 64)
+#   BENCH_TSC_KHZ the host TSC rate in kHz (default: measured here)
+#   BENCH_TIMEOUT seconds one boot may run (default 900)
+#   BENCH_WAIT_IDLE  before each boot, wait up to this many seconds for the
+#                 host's 1-minute load average to drop below 1 (default 0:
+#                 do not wait; the load is reported either way)
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+arch=x86_64
+out=$top/build/bench
+rounds=${BENCH_ROUNDS:-2}
+reps=${BENCH_REPS:-5}
+min_ms=${BENCH_MIN_MS:-20}
+max_mb=${BENCH_MAX_MB:-64}
+limit=${BENCH_TIMEOUT:-900}
+t_start=$(date +%s)
+
+"$top/scripts/deps.sh"
+mkdir -p "$out"
+
+# ---- the two kernels, release configuration -------------------------------
+frags=(config/common.config "config/$arch.config")
+kernel_image() {	# name src obj
+	local name=$1 src=$2 obj=$3
+	"$top/scripts/build-kernel.sh" "$arch" "$src" "$obj" "${frags[@]}" >&2
+	echo "$obj/arch/x86/boot/bzImage"
+}
+if [ -n "${BENCH_STOCK_IMAGE:-}" ]; then
+	stock_image=$(realpath "$BENCH_STOCK_IMAGE")
+else
+	[ -d build/linux/.git ] || "$top/scripts/tree.sh"
+	# The unpatched base, in a worktree, exactly as check.sh makes it.
+	src=$top/build/linux-stock
+	if [ ! -d "$src" ]; then
+		git -C build/linux worktree add -q --detach "$src" base
+	else
+		git -C "$src" checkout -q --detach base
+	fi
+	stock_image=$(kernel_image stock "$src" "$top/build/obj-$arch-stock-release")
+fi
+if [ -n "${BENCH_PATCHED_IMAGE:-}" ]; then
+	patched_image=$(realpath "$BENCH_PATCHED_IMAGE")
+else
+	[ -d build/linux/.git ] || "$top/scripts/tree.sh"
+	patched_image=$(kernel_image patched "$top/build/linux" "$top/build/obj-$arch-release")
+fi
+for img in "$stock_image" "$patched_image"; do
+	[ -f "$img" ] || { echo "bench: no kernel image $img" >&2; exit 1; }
+done
+
+# ---- the guest clock: the host's TSC rate ----------------------------------
+# Under TCG the guest's rdtsc reads the host's TSC, but the guest cannot
+# calibrate it reliably and, finding the TSCs "unsynchronized", falls back to
+# jiffies. Tell it the rate and that the TSC is reliable.
+if [ -z "${BENCH_TSC_KHZ:-}" ]; then
+	cat >"$out/tsc-khz.c" <<'EOF'
+/* Print the TSC rate of this machine in kHz: rdtsc against CLOCK_MONOTONIC. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+#include <x86intrin.h>
+static double mono(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return t.tv_sec + t.tv_nsec / 1e9;
+}
+static int cmp(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+int main(void)
+{
+	double khz[5];
+	for (int i = 0; i < 5; i++) {
+		double t0 = mono(), t1;
+		unsigned long long c0 = __rdtsc(), c1;
+		while ((t1 = mono()) - t0 < 0.2)
+			;
+		c1 = __rdtsc();
+		khz[i] = (c1 - c0) / (t1 - t0) / 1e3;
+	}
+	qsort(khz, 5, sizeof(double), cmp);
+	printf("%.0f\n", khz[2]);
+	return 0;
+}
+EOF
+	gcc -O2 -o "$out/tsc-khz" "$out/tsc-khz.c"
+	tsc_khz=$("$out/tsc-khz")
+else
+	tsc_khz=$BENCH_TSC_KHZ
+fi
+echo "bench: host TSC $tsc_khz kHz"
+
+# ---- the guest program and its initramfs ------------------------------------
+# The guest init runs every program under /tests/<abi>/ in check mode and
+# sends its output to tests.log: the initramfs holds only the benchmark.
+rm -rf "$out/tests"
+mkdir -p "$out/tests/$arch"
+gcc -static -O2 -Wall -Wextra -o "$out/tests/$arch/cma_bench" bench/cma_bench.c
+"$top/scripts/initramfs.sh" "$arch" "$out/tests" "$out/initramfs.cpio"
+
+append="tsc_early_khz=$tsc_khz tsc=reliable clocksource=tsc"
+append="$append cma_bench_reps=$reps cma_bench_min_ms=$min_ms cma_bench_max_mb=$max_mb"
+
+# ---- boot: stock, patched, stock, patched, ... ------------------------------
+rm -rf "$out/logs"
+runs=()
+for ((r = 1; r <= rounds; r++)); do
+	for kernel in stock patched; do
+		image=$stock_image
+		[ "$kernel" = patched ] && image=$patched_image
+		logs=$out/logs/$kernel-$r
+		load=$(cut -d' ' -f1 /proc/loadavg)
+		waited=0
+		while [ "$waited" -lt "${BENCH_WAIT_IDLE:-0}" ] &&
+		      awk -v l="$load" 'BEGIN{exit !(l >= 1)}'; do
+			[ "$waited" = 0 ] && echo "bench: host load $load, waiting for it to drop below 1"
+			sleep 10
+			waited=$((waited + 10))
+			load=$(cut -d' ' -f1 /proc/loadavg)
+		done
+		awk -v l="$load" 'BEGIN{exit !(l >= 1)}' &&
+			echo "bench: WARNING: host load $load: another job competes for the host's CPUs, expect noise"
+		echo "bench: round $r/$rounds, $kernel kernel $(basename "$image") (host load $load)"
+		t0=$(date +%s.%N)
+		set +e
+		BOOT_APPEND="$append" "$top/scripts/boot.sh" "$arch" "$image" \
+			"$out/initramfs.cpio" check "$logs" "$limit"
+		rc=$?
+		set -e
+		t1=$(date +%s.%N)
+		echo "$t0 $t1 $load" >"$logs/host-time"
+		tr -d '\r' <"$logs/tests.log" >"$logs/bench.log"
+		if [ "$rc" != 0 ] || ! grep -q '^BENCH-DONE' "$logs/bench.log"; then
+			echo "bench: the $kernel boot failed (qemu exit $rc); logs in ${logs#"$top"/}/" >&2
+			grep -h 'BENCH-ERROR\|TIMEOUT\|END ' "$logs/bench.log" >&2 || true
+			tail -n 20 "$logs/console.log" | tr -d '\r' >&2
+			exit 1
+		fi
+		grep '^crossmem: mode' "$logs/bench.log" | sed 's/^/bench:   /'
+		runs+=("$kernel=$logs")
+	done
+done
+
+# ---- results ----------------------------------------------------------------
+python3 bench/results.py --out "$out" --tsc-khz "$tsc_khz" \
+	--stock-image "$stock_image" --patched-image "$patched_image" "${runs[@]}"
+if command -v gnuplot >/dev/null; then
+	gnuplot -e "dir='$out'; out='$out/bench.png'" bench/plot.gp 2>"$out/gnuplot.log" ||
+		{ cat "$out/gnuplot.log" >&2; echo "bench: gnuplot failed" >&2; exit 1; }
+	grep -v '^\s*$' "$out/gnuplot.log" | grep -iv 'no valid points\|skipping data file' >&2 || true
+fi
+echo "bench: results in ${out#"$top"/}/results.md, plot in ${out#"$top"/}/bench.png," \
+	"guest logs in ${out#"$top"/}/logs/ ($(( $(date +%s) - t_start )) s in all)"

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Run the kernel's checkpatch.pl --strict on every patch of the series.
+# usage: checkpatch.sh   (exits 1 when any patch has an error, warning or check)
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+tree=$top/build/linux
+# spdxcheck.py needs Debian's python3-ply, which a pyenv python3 first in
+# PATH would not see.
+export PATH=/usr/bin:$PATH
+bad=0
+for p in $(grep -v '^[[:space:]]*\(#\|$\)' "$top/patches/series"); do
+	if out=$(cd "$tree" && ./scripts/checkpatch.pl --strict --terse --no-summary \
+		"$top/patches/$p" 2>&1) && [ -z "$out" ]; then
+		echo "checkpatch: clean  $p"
+	else
+		echo "checkpatch: PROBLEMS in $p"
+		echo "$out" | sed 's/^/checkpatch:   /'
+		bad=1
+	fi
+done
+exit $bad
