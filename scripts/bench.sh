@@ -37,7 +37,8 @@ mkdir -p "$out"
 frags=(config/common.config "config/$arch.config")
 kernel_image() {	# name src obj
 	local name=$1 src=$2 obj=$3
-	"$top/scripts/build-kernel.sh" "$arch" "$src" "$obj" "${frags[@]}" >&2
+	# In $(...), set -e does not reach in here: fail explicitly.
+	"$top/scripts/build-kernel.sh" "$arch" "$src" "$obj" "${frags[@]}" >&2 || return 1
 	echo "$obj/arch/x86/boot/bzImage"
 }
 if [ -n "${BENCH_STOCK_IMAGE:-}" ]; then

@@ -18,6 +18,12 @@ x86_64)
 	      -m 2G -kernel "$kernel" -initrd "$initrd" -display none -no-reboot)
 	append="console=ttyS0 $append"
 	;;
+ppc64)
+	# pseries makes one spapr-vty (hvc0, hvc1) per -serial.
+	qemu=(qemu-system-ppc64 -M pseries -cpu power8 -smp 2 -m 2G
+	      -kernel "$kernel" -initrd "$initrd" -display none -no-reboot)
+	append="console=hvc0 $append"
+	;;
 *) echo "boot: unknown ARCH $arch" >&2; exit 1 ;;
 esac
 

@@ -6,8 +6,12 @@ packages=(
 	linux-source-6.12 xz-utils
 	make gcc libc6-dev bc flex bison libelf-dev libssl-dev cpio kmod rsync
 	python3 python3-ply python3-git perl
-	gcc-multilib libc6-dev-x32
+	# gcc-12-multilib, not gcc-multilib: the latter conflicts with the
+	# powerpc cross compilers; our own uapi headers provide <asm/...>.
+	gcc-12-multilib libc6-dev-x32
 	qemu-system-x86 busybox-static
+	gcc-powerpc64-linux-gnu gcc-powerpc-linux-gnu libc6-dev-ppc64-cross
+	libc6-dev-powerpc-cross qemu-system-ppc
 	gnuplot-nox
 )
 line="apt-get install -y --no-install-recommends ${packages[*]}"

@@ -1,0 +1,75 @@
+# make bench's plot: bandwidth against size for both kernels, and the
+# patched/stock ratio of every row against the targets.
+# usage: gnuplot -e "dir='build/bench'; out='build/bench/bench.png'" bench/plot.gp
+# Reads dir/data/<series>.dat (written by bench/results.py), columns:
+#   size stock_med patched_med ratio stock_min stock_max patched_min patched_max
+if (!exists("dir")) dir = "build/bench"
+if (!exists("out")) out = dir . "/bench.png"
+
+if (strstrt(GPVAL_TERMINALS, "pngcairo") > 0) {
+	set terminal pngcairo size 1500,1150 font "Sans,10" noenhanced
+} else {
+	set terminal png size 1500,1150 font "Sans,10" noenhanced
+}
+set output out
+
+d(s) = dir . "/data/" . s . ".dat"
+cma = "readv-4k-iov1 readv-4k-iov1024 readv-thp-iov1 readv-thp-iov1024 " . \
+      "writev-4k-iov1 writev-4k-iov1024 writev-thp-iov1 writev-thp-iov1024"
+label(i) = i == 1 ? "4k, 1 iov" : i == 2 ? "4k, 1024 iov" : i == 3 ? "THP, 1 iov" : "THP, 1024 iov"
+color(i) = i == 1 ? "#1f77b4" : i == 2 ? "#17becf" : i == 3 ? "#d62728" : "#ff7f0e"
+# Spread the points of the series a little along x so that they do not hide
+# one another.
+shift(i) = 1.0 + 0.035 * (i - 2.5)
+
+set logscale x 2
+set logscale y 10
+set grid xtics ytics mytics lc rgb "#dddddd"
+set xtics ("4K" 4096, "64K" 65536, "1M" 1048576, "2M" 2097152, "16M" 16777216, "64M" 67108864)
+set xrange [2600:100000000]
+set format y "%g"
+set key outside right top vertical Left reverse samplen 3 spacing 1.1 box lc rgb "#bbbbbb"
+
+set multiplot
+# ---- top left: process_vm_readv --------------------------------------------
+set size 0.5, 0.52
+set origin 0.0, 0.48
+set title "process_vm_readv: median bandwidth (dashed: stock, solid: patched)"
+set xlabel "transfer size (bytes)"
+set ylabel "MB/s"
+set key inside top left vertical Left reverse samplen 3 opaque box lc rgb "#bbbbbb"
+plot for [i=1:4] d(word(cma, i)) u ($1*shift(i)):2 w lp dt 2 pt 6 ps 1.0 lw 1.5 lc rgb color(i) notitle, \
+     for [i=1:4] d(word(cma, i)) u ($1*shift(i)):3 w lp dt 1 pt 7 ps 0.9 lw 2 lc rgb color(i) title label(i), \
+     d("memcpy-4k") u 1:3 w lp dt 3 pt 1 lw 1.5 lc rgb "#555555" title "memcpy (ceiling)", \
+     d("shm-4k") u 1:3 w lp dt 3 pt 2 lw 1.5 lc rgb "#000000" title "shm double copy (floor)"
+
+# ---- top right: process_vm_writev ---------------------------------------------
+set origin 0.5, 0.48
+set title "process_vm_writev: median bandwidth (dashed: stock, solid: patched)"
+plot for [i=1:4] d(word(cma, i + 4)) u ($1*shift(i)):2 w lp dt 2 pt 6 ps 1.0 lw 1.5 lc rgb color(i) notitle, \
+     for [i=1:4] d(word(cma, i + 4)) u ($1*shift(i)):3 w lp dt 1 pt 7 ps 0.9 lw 2 lc rgb color(i) title label(i), \
+     d("memcpy-4k") u 1:3 w lp dt 3 pt 1 lw 1.5 lc rgb "#555555" title "memcpy (ceiling)", \
+     d("shm-4k") u 1:3 w lp dt 3 pt 2 lw 1.5 lc rgb "#000000" title "shm double copy (floor)"
+
+# ---- bottom: patched/stock ------------------------------------------------------
+set size 1.0, 0.48
+set origin 0.0, 0.0
+set title "patched / stock (median bandwidth); targets: >= 0.97 on every row, >= 1.2 on THP rows of 2 MiB and more"
+set ylabel "patched / stock"
+unset logscale y
+set autoscale y
+set yrange [*<0.8:1.4<*]
+set ytics auto
+set format y "%.2f"
+set key outside right top vertical Left reverse samplen 3 spacing 1.1 box lc rgb "#bbbbbb"
+set arrow 1 from 2600, 0.97 to 100000000, 0.97 nohead dt 2 lw 1.5 lc rgb "#cc0000" front
+set arrow 2 from 2097152/1.15, 1.2 to 100000000, 1.2 nohead dt 2 lw 1.5 lc rgb "#008800" front
+set arrow 3 from 2600, 1.0 to 100000000, 1.0 nohead dt 1 lw 1 lc rgb "#888888" back
+set label 1 "0.97" at 2800, 0.97 offset 0, 0.6 tc rgb "#cc0000" front
+set label 2 "1.2 (THP, >= 2 MiB)" at 2097152/1.1, 1.2 offset 0, 0.6 tc rgb "#008800" front
+plot for [i=1:4] d(word(cma, i)) u ($1*shift(i)):4 w lp dt 1 pt 7 ps 1.1 lw 2 lc rgb color(i) title "readv ".label(i), \
+     for [i=1:4] d(word(cma, i + 4)) u ($1*shift(i)*1.01):4 w lp dt 4 pt 5 ps 1.0 lw 2 lc rgb color(i) title "writev ".label(i), \
+     d("memcpy-4k") u 1:4 w lp dt 3 pt 1 lw 1 lc rgb "#555555" title "memcpy 4k (control)", \
+     d("memcpy-thp") u 1:4 w lp dt 3 pt 3 lw 1 lc rgb "#999999" title "memcpy THP (control)", \
+     d("shm-4k") u 1:4 w lp dt 3 pt 2 lw 1 lc rgb "#000000" title "shm (control)"
+unset multiplot

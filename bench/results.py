@@ -1,0 +1,291 @@
+#!/usr/bin/env python3
+"""Turn the guest logs of make bench into results.md and the plot's data.
+
+usage: results.py --out DIR [--tsc-khz N] [--stock-image P] [--patched-image P]
+                 KERNEL=LOGDIR...      (KERNEL: stock or patched)
+
+Each LOGDIR holds bench.log (the test port, the BENCH lines of
+bench/cma_bench.c), console.log and host-time ("t0 t1 load" of the boot on
+the host). The samples of every boot of a kernel are pooled. Writes
+DIR/results.md, DIR/data/<series>.dat for bench/plot.gp, and prints a short
+summary.
+"""
+import argparse
+import os
+import re
+import statistics
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "scripts"))
+try:
+    from report import splats  # the check's own splat patterns
+except ImportError:  # pragma: no cover
+    def splats(console):
+        return [("BUG/WARNING", l) for l in console.splitlines()
+                if re.search(r"\bBUG:|\bWARNING:|\bOops\b|KASAN:", l)]
+
+FIELD = re.compile(r'(\w+)=("[^"]*"|\S+)')
+UPTIME = re.compile(r"^\[\s*(\d+\.\d+)\]")
+
+ALL_ROWS = 0.97     # patched/stock on every row
+THP_ROWS = 1.20     # patched/stock on THP CMA rows of 2 MiB and more
+THP_MIN_SIZE = 2 << 20
+
+
+def fields(line):
+    return {k: v.strip('"') for k, v in FIELD.findall(line)}
+
+
+def human(size):
+    for unit, div in (("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if size >= div:
+            return f"{size // div} {unit}"
+    return f"{size} B"
+
+
+def series_name(kind, pages, iov):
+    if kind in ("readv", "writev"):
+        return f"{kind}-{pages}-iov{iov}"
+    return f"{kind}-{pages}"
+
+
+def label(kind, pages, iov):
+    if kind == "memcpy":
+        return f"memcpy, {pages} pages (ceiling)"
+    if kind == "shm":
+        return "shm double copy (floor)"
+    return f"process_vm_{kind}, {pages}, {iov} iov"
+
+
+ORDER = {"readv": 0, "writev": 1, "memcpy": 2, "shm": 3}
+
+
+def parse_boot(kernel, logdir):
+    boot = {"kernel": kernel, "dir": logdir, "rows": {}, "thp": [], "info": {},
+            "clocksource": "?", "errors": []}
+    text = open(os.path.join(logdir, "bench.log"), errors="replace").read()
+    for line in text.splitlines():
+        if line.startswith("BENCH "):
+            f = fields(line)
+            key = (f["kind"], f["pages"], int(f["iov"]), int(f["size"]))
+            boot["rows"][key] = {"samples": [float(x) for x in f["samples"].split(",")],
+                                 "thp": f.get("thp", "-")}
+        elif line.startswith("BENCH-INFO"):
+            boot["info"] = fields(line)
+            boot["clocksource"] = boot["info"].get("clocksource", "?")
+        elif line.startswith("BENCH-THP"):
+            boot["thp"].append(line[len("BENCH-THP "):])
+        elif line.startswith("BENCH-ERROR"):
+            boot["errors"].append(line)
+        elif line.startswith("BENCH-DONE"):
+            boot["elapsed"] = line.split("=", 1)[1]
+    console = ""
+    path = os.path.join(logdir, "console.log")
+    if os.path.exists(path):
+        console = open(path, errors="replace").read().replace("\r", "")
+    boot["splats"] = splats(console)
+    stamps = [float(m.group(1)) for m in map(UPTIME.match, console.splitlines()) if m]
+    boot["uptime"] = stamps[-1] if stamps else None
+    try:
+        t0, t1, load = open(os.path.join(logdir, "host-time")).read().split()
+        boot["wall"], boot["load"] = float(t1) - float(t0), load
+    except (OSError, ValueError):
+        boot["wall"], boot["load"] = None, "?"
+    return boot
+
+
+def stats(samples):
+    return min(samples), statistics.median(samples), max(samples)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--tsc-khz")
+    ap.add_argument("--stock-image", default="?")
+    ap.add_argument("--patched-image", default="?")
+    ap.add_argument("runs", nargs="+", help="stock=LOGDIR or patched=LOGDIR")
+    args = ap.parse_args()
+
+    boots = [parse_boot(*r.split("=", 1)) for r in args.runs]
+    pooled = {"stock": {}, "patched": {}}
+    thp_state = {}
+    for b in boots:
+        for key, row in b["rows"].items():
+            pooled[b["kernel"]].setdefault(key, []).extend(row["samples"])
+            if row["thp"] not in ("-", "ok"):
+                thp_state.setdefault(key, set()).add(f"{b['kernel']}: {row['thp']}")
+
+    keys = sorted(set(pooled["stock"]) | set(pooled["patched"]),
+                  key=lambda k: (ORDER[k[0]], k[1], k[2], k[3]))
+    results = []
+    for key in keys:
+        kind, pages, iov, size = key
+        s, p = pooled["stock"].get(key), pooled["patched"].get(key)
+        r = {"key": key, "stock": stats(s) if s else None, "patched": stats(p) if p else None}
+        r["ratio"] = r["patched"][1] / r["stock"][1] if s and p else None
+        # Best against best: host load only ever slows a sample down, so this
+        # one is the least sensitive to a busy host.
+        r["best"] = r["patched"][2] / r["stock"][2] if s and p else None
+        cma = kind in ("readv", "writev")
+        r["target"] = THP_ROWS if cma and pages == "thp" and size >= THP_MIN_SIZE else ALL_ROWS
+        if r["ratio"] is None:
+            r["verdict"] = "missing"
+        elif r["ratio"] >= r["target"]:
+            r["verdict"] = "ok"
+        else:
+            # Below target: say whether the two kernels' ranges even separate.
+            overlap = r["patched"][2] >= r["stock"][0]
+            r["verdict"] = "MISS (ranges overlap)" if overlap else "MISS"
+        if key in thp_state:
+            r["verdict"] += "; THP " + ", ".join(sorted(thp_state[key]))
+        results.append(r)
+
+    write_markdown(args, boots, results)
+    write_data(args.out, results)
+    summary(args, boots, results)
+
+
+def fmt(x):
+    return f"{x:.0f}" if x >= 100 else f"{x:.1f}"
+
+
+def write_markdown(args, boots, results):
+    md = []
+    md.append("# crossmem benchmark: stock vs patched\n")
+    md.append("Bandwidth in MB/s (10^6 bytes/s), median of all samples of all boots "
+              "of a kernel; min-max beside. Timings under QEMU TCG are only "
+              "meaningful as ratios within one run.\n")
+    md.append(f"- stock kernel: `{args.stock_image}`")
+    md.append(f"- patched kernel: `{args.patched_image}`")
+    if args.tsc_khz:
+        md.append(f"- guest clock: host TSC {args.tsc_khz} kHz passed as "
+                  f"`tsc_early_khz={args.tsc_khz} tsc=reliable clocksource=tsc`")
+    for b in boots:
+        info = b["info"]
+        clock = ""
+        if b["uptime"] and b["wall"]:
+            clock = (f", guest uptime {b['uptime']:.1f} s vs host wall "
+                     f"{b['wall']:.1f} s")
+        md.append(f"- boot `{os.path.basename(b['dir'])}`: kernel {info.get('kernel', '?')} "
+                  f"`{info.get('version', '?')}`, clocksource **{b['clocksource']}**, "
+                  f"cpus {info.get('cpus', '?')}, THP `{info.get('thp_enabled', '?')}`, "
+                  f"{info.get('reps', '?')} samples per row, bench {b.get('elapsed', '?')}"
+                  f"{clock}, host load {b['load']}"
+                  + (f", **{len(b['splats'])} kernel splat(s)**" if b["splats"] else ""))
+        for t in b["thp"]:
+            md.append(f"  - THP: {t}")
+    md.append("")
+    md.append("patched/stock is the ratio of the medians, the one the targets "
+              "apply to; best/best, the ratio of the two maxima, is the least "
+              "sensitive to a busy host (load only ever slows a sample down).\n")
+    md.append(f"Targets: patched/stock >= {ALL_ROWS} on every row, >= {THP_ROWS} on the "
+              f"THP process_vm_* rows of {human(THP_MIN_SIZE)} and more. "
+              "memcpy and shm rows do not involve the patch: their ratio shows the "
+              "run's noise.\n")
+    md.append("| test | size | stock median | patched median | patched/stock | "
+              "stock min-max | patched min-max | best/best | target | verdict |")
+    md.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+    for r in results:
+        kind, pages, iov, size = r["key"]
+        s, p = r["stock"], r["patched"]
+        md.append("| {} | {} | {} | {} | {} | {} | {} | {} | >= {} | {} |".format(
+            label(kind, pages, iov), human(size),
+            fmt(s[1]) if s else "-", fmt(p[1]) if p else "-",
+            f"{r['ratio']:.3f}" if r["ratio"] else "-",
+            f"{fmt(s[0])}-{fmt(s[2])}" if s else "-",
+            f"{fmt(p[0])}-{fmt(p[2])}" if p else "-",
+            f"{r['best']:.3f}" if r["best"] else "-",
+            f"{r['target']:.2f}", r["verdict"]))
+    md.append("")
+    md.append("Rows: process_vm_readv/writev with the caller measuring and a child owning "
+              "the remote buffer; `4k`: every buffer MADV_NOHUGEPAGE, `thp`: every "
+              "buffer MADV_HUGEPAGE (checked in smaps, see THP above), remote "
+              "buffers 2 MiB aligned, local ones 1 or 3 pages past a 2 MiB "
+              "boundary (TCG's direct-mapped software TLB otherwise makes copies "
+              "between 2 MiB-aligned buffers up to 15 times slower, differently on "
+              "every boot: see bench/cma_bench.c); `1024 iov`: 1024 contiguous iovecs of size/1024 bytes on both "
+              "sides. memcpy is the guest's own memcpy of the same size; the shm "
+              "double copy is a sender memcpy into a shared mapping and a receiver "
+              "memcpy out, handed over through a flag in the shared page.")
+    with open(os.path.join(args.out, "results.md"), "w") as f:
+        f.write("\n".join(md) + "\n")
+
+
+SERIES = [series_name(k, p, i) for k in ("readv", "writev") for p in ("4k", "thp")
+          for i in (1, 1024)] + ["memcpy-4k", "memcpy-thp", "shm-4k"]
+
+
+def write_data(out, results):
+    d = os.path.join(out, "data")
+    os.makedirs(d, exist_ok=True)
+    rows = {name: [] for name in SERIES}
+    for r in results:
+        if r["ratio"] is None:
+            continue
+        rows.setdefault(series_name(*r["key"][:3]), []).append(r)
+    for name, rs in rows.items():
+        with open(os.path.join(d, name + ".dat"), "w") as f:
+            f.write("# size stock_med patched_med ratio stock_min stock_max "
+                    "patched_min patched_max\n")
+            for r in rs:
+                s, p = r["stock"], r["patched"]
+                f.write(f"{r['key'][3]} {s[1]:.3f} {p[1]:.3f} {r['ratio']:.4f} "
+                        f"{s[0]:.3f} {s[2]:.3f} {p[0]:.3f} {p[2]:.3f}\n")
+
+
+def summary(args, boots, results):
+    for b in boots:
+        clock = ""
+        if b["uptime"] and b["wall"]:
+            ok = 0.8 <= b["uptime"] / b["wall"] <= 1.01
+            clock = (f", guest uptime {b['uptime']:.1f} s / host wall {b['wall']:.1f} s"
+                     + ("" if ok else " (CLOCK SUSPECT)"))
+        print(f"bench: {os.path.basename(b['dir'])}: clocksource {b['clocksource']}, "
+              f"{len(b['rows'])} rows, bench {b.get('elapsed', '?')}{clock}")
+        for name, line in b["splats"][:3]:
+            print(f"bench:   kernel {name}: {line}")
+        for e in b["errors"]:
+            print(f"bench:   {e}")
+    for b in boots:
+        if b["clocksource"] != "tsc":
+            print(f"bench: WARNING: {os.path.basename(b['dir'])} ran on clocksource "
+                  f"{b['clocksource']}: its timings are not trustworthy")
+    thp_bad = sorted({t for b in boots for t in b["thp"]
+                      if not t.endswith("state=ok")})
+    for t in thp_bad:
+        print(f"bench: WARNING: THP did not fully happen: {t}")
+    loads = [float(b["load"]) for b in boots if b["load"] not in ("?", "")]
+    if loads and max(loads) >= 1:
+        print(f"bench: WARNING: host load up to {max(loads):.1f} during the boots: other "
+              "jobs shared the host's 2 CPUs, ratios are noisy (the memcpy/shm control "
+              "rows show how much); rerun on an idle host or with BENCH_WAIT_IDLE=600")
+    have = [r for r in results if r["ratio"] is not None]
+    if not have:
+        print("bench: no rows to compare")
+        return
+    miss = [r for r in have if not r["verdict"].startswith("ok")]
+    cma = [r for r in have if r["key"][0] in ("readv", "writev")]
+    worst = min(cma or have, key=lambda r: r["ratio"])
+    print(f"bench: {len(have)} rows, {len(have) - len(miss)} meet their target, "
+          f"{len(miss)} miss")
+    print(f"bench: worst process_vm_* row: {label(*worst['key'][:3])}, "
+          f"{human(worst['key'][3])}: {worst['ratio']:.3f}")
+    thp = [r for r in cma if r["target"] == THP_ROWS]
+    if thp:
+        print("bench: THP rows >= 2 MiB (target >= {:.2f}): {}".format(
+            THP_ROWS, ", ".join(f"{r['key'][0]}/{r['key'][2]}iov/{human(r['key'][3])} "
+                                f"{r['ratio']:.2f}" for r in thp)))
+    ctl = [r["ratio"] for r in have if r["key"][0] in ("memcpy", "shm")]
+    if ctl:
+        print(f"bench: control rows (memcpy, shm) ratio {min(ctl):.3f}..{max(ctl):.3f}"
+              + ("  (noisy run: compare with care)" if min(ctl) < 0.97 or max(ctl) > 1.03 else ""))
+    for r in miss[:12]:
+        print(f"bench:   miss: {label(*r['key'][:3])}, {human(r['key'][3])}: "
+              f"{r['ratio']:.3f} < {r['target']:.2f} ({r['verdict']})")
+    if len(miss) > 12:
+        print(f"bench:   ... and {len(miss) - 12} more in results.md")
+
+
+if __name__ == "__main__":
+    main()
