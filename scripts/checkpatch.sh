@@ -7,9 +7,12 @@ tree=$top/build/linux
 # spdxcheck.py needs Debian's python3-ply, which a pyenv python3 first in
 # PATH would not see.
 export PATH=/usr/bin:$PATH
+# FILE_PATH_CHANGES ("does MAINTAINERS need updating?") fires for every new
+# file; the CROSS MEMORY ATTACH entry added by the first patch covers ours.
 bad=0
 for p in $(grep -v '^[[:space:]]*\(#\|$\)' "$top/patches/series"); do
 	if out=$(cd "$tree" && ./scripts/checkpatch.pl --strict --terse --no-summary \
+		--ignore FILE_PATH_CHANGES \
 		"$top/patches/$p" 2>&1) && [ -z "$out" ]; then
 		echo "checkpatch: clean  $p"
 	else
