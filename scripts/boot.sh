@@ -19,8 +19,10 @@ x86_64)
 	append="console=ttyS0 $append"
 	;;
 ppc64)
-	# pseries makes one spapr-vty (hvc0, hvc1) per -serial.
-	qemu=(qemu-system-ppc64 -M pseries -cpu power8 -smp 2 -m 2G
+	# pseries makes one spapr-vty (hvc0, hvc1) per -serial. POWER9 for the
+	# radix MMU: under TCG it gives THP and hugetlb with 64 KiB pages, and
+	# KASAN, none of which a POWER8 (hash MMU) guest has.
+	qemu=(qemu-system-ppc64 -M pseries -cpu power9 -smp 2 -m 2G
 	      -kernel "$kernel" -initrd "$initrd" -display none -no-reboot)
 	append="console=hvc0 $append"
 	;;

@@ -21,4 +21,16 @@ find "$patches" -maxdepth 1 -name '[0-9][0-9][0-9][0-9]-*.patch' \
 	! -name '0000-cover-letter.patch' -delete
 cp "$tmp"/*.patch "$patches"/ 2>/dev/null || true
 (cd "$tmp" && ls -1 ./*.patch 2>/dev/null | sed 's|^\./||') >"$patches/series"
+# The cover letter's prose is written by hand; its shortlog and diffstat
+# are regenerated below the last blank line before "crossmem developers (N):".
+cover=$patches/0000-cover-letter.patch
+if [ -f "$cover" ]; then
+	awk '/^crossmem developers \([0-9]+\):$/{exit} {print}' "$cover" >"$tmp/cover"
+	{
+		cat "$tmp/cover"
+		git -C "$tree" shortlog base..HEAD
+		git -C "$tree" -c core.abbrev=12 diff --stat=72 --summary base..HEAD
+		printf -- '-- \ncrossmem\n'
+	} >"$cover"
+fi
 echo "export: $(wc -l <"$patches/series") patch(es) in patches/"
