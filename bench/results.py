@@ -30,6 +30,12 @@ UPTIME = re.compile(r"^\[\s*(\d+\.\d+)\]")
 ALL_ROWS = 0.97     # patched/stock on every row
 THP_ROWS = 1.20     # patched/stock on THP CMA rows of 2 MiB and more
 THP_MIN_SIZE = 2 << 20
+MOVE_COPY = 3.0     # vmsplice-move/vmsplice-copy on the patched kernel ...
+MOVE_MIN_SIZE = 64 << 10    # ... for transfers of this size and more
+VMSPLICE_KINDS = ("vmsplice-move", "vmsplice-copy", "pipe")
+# Summed over the samples of the boots of a kernel (see vmsplice_counts()).
+COUNT_FIELDS = ("calls", "wcalls", "rcalls", "transfers", "xfer_total", "moved_total",
+                "fallback_total", "tlb_remote", "tlb_all", "tlb_one")
 
 
 def fields(line):
@@ -54,10 +60,17 @@ def label(kind, pages, iov):
         return f"memcpy, {pages} pages (ceiling)"
     if kind == "shm":
         return "shm double copy (floor)"
+    if kind == "vmsplice-move":
+        return "vmsplice gift+move -> vmsplice move"
+    if kind == "vmsplice-copy":
+        return "vmsplice -> vmsplice (copy)"
+    if kind == "pipe":
+        return "pipe write -> read"
     return f"process_vm_{kind}, {pages}, {iov} iov"
 
 
-ORDER = {"readv": 0, "writev": 1, "memcpy": 2, "shm": 3}
+ORDER = {"readv": 0, "writev": 1, "memcpy": 2, "shm": 3,
+         "vmsplice-move": 4, "vmsplice-copy": 5, "pipe": 6}
 
 
 def parse_boot(kernel, logdir):
@@ -69,7 +82,7 @@ def parse_boot(kernel, logdir):
             f = fields(line)
             key = (f["kind"], f["pages"], int(f["iov"]), int(f["size"]))
             boot["rows"][key] = {"samples": [float(x) for x in f["samples"].split(",")],
-                                 "thp": f.get("thp", "-")}
+                                 "thp": f.get("thp", "-"), "fields": f}
         elif line.startswith("BENCH-INFO"):
             boot["info"] = fields(line)
             boot["clocksource"] = boot["info"].get("clocksource", "?")
@@ -110,9 +123,12 @@ def main():
     boots = [parse_boot(*r.split("=", 1)) for r in args.runs]
     pooled = {"stock": {}, "patched": {}}
     thp_state = {}
+    vfields = {"stock": {}, "patched": {}}
     for b in boots:
         for key, row in b["rows"].items():
             pooled[b["kernel"]].setdefault(key, []).extend(row["samples"])
+            if key[0] in VMSPLICE_KINDS:
+                vfields[b["kernel"]].setdefault(key, []).append(row["fields"])
             if row["thp"] not in ("-", "ok"):
                 thp_state.setdefault(key, set()).add(f"{b['kernel']}: {row['thp']}")
 
@@ -141,16 +157,97 @@ def main():
             r["verdict"] += "; THP " + ", ".join(sorted(thp_state[key]))
         results.append(r)
 
-    write_markdown(args, boots, results)
-    write_data(args.out, results)
-    summary(args, boots, results)
+    vrows = vmsplice_table(results, vfields)
+    write_markdown(args, boots, results, vrows)
+    write_data(args.out, results, vrows)
+    summary(args, boots, results, vrows)
+
+
+def vmsplice_counts(lines):
+    """Sum the counts of the BENCH lines of one row over the boots of a
+    kernel: totals, with None for a counter some boot did not have."""
+    tot = dict.fromkeys(COUNT_FIELDS, 0)
+    refill = []
+    for f in lines:
+        calls = int(f["calls"])
+        for k in COUNT_FIELDS:
+            v = f.get(k, "n/a")
+            if tot[k] is None or v == "n/a":
+                tot[k] = None
+            elif k.startswith("tlb_"):
+                tot[k] += round(float(v) * calls)    # per call on the line
+            else:
+                tot[k] += int(v)
+        refill.append(float(f["refill_med"]))
+    tot["refill"] = statistics.median(refill) if refill else None
+    return tot
+
+
+def per_call(tot, k):
+    if not tot or tot[k] is None or not tot["calls"]:
+        return None
+    return tot[k] / tot["calls"]
+
+
+def vmsplice_table(results, vfields):
+    """One row per size: move against copy and pipe on the patched kernel."""
+    med = {}
+    for r in results:
+        for kernel in ("stock", "patched"):
+            if r["key"][0] in VMSPLICE_KINDS and r[kernel]:
+                med[(kernel, r["key"][0], r["key"][3])] = r[kernel][1]
+    sizes = sorted({k[2] for k in med})
+    rows = []
+    for size in sizes:
+        key = lambda kind: (kind, "4k", 1, size)
+        v = {"size": size}
+        for kernel in ("stock", "patched"):
+            for kind in VMSPLICE_KINDS:
+                v[(kernel, kind)] = med.get((kernel, kind, size))
+                lines = vfields[kernel].get(key(kind))
+                v[(kernel, kind, "counts")] = vmsplice_counts(lines) if lines else None
+
+        def ratio(kernel, a, b, refill=False):
+            if refill:
+                ca, cb = v[(kernel, a, "counts")], v[(kernel, b, "counts")]
+                x, y = ca and ca["refill"], cb and cb["refill"]
+            else:
+                x, y = v[(kernel, a)], v[(kernel, b)]
+            return x / y if x and y else None
+        v["move_copy"] = ratio("patched", "vmsplice-move", "vmsplice-copy")
+        v["move_pipe"] = ratio("patched", "vmsplice-move", "pipe")
+        v["move_copy_refill"] = ratio("patched", "vmsplice-move", "vmsplice-copy", True)
+        v["stock_move_copy"] = ratio("stock", "vmsplice-move", "vmsplice-copy")
+        c = v[("patched", "vmsplice-move", "counts")]
+        if size < MOVE_MIN_SIZE:
+            v["verdict"] = "no target"
+        elif v["move_copy"] is None or c is None:
+            v["verdict"] = "missing"
+        else:
+            why = []
+            if v["move_copy"] < MOVE_COPY:
+                why.append(f"move/copy {v['move_copy']:.2f} < {MOVE_COPY:g}")
+            if c["moved_total"] is None or c["fallback_total"] is None:
+                why.append("no vmsplice_move counters: not the patched kernel?")
+            else:
+                if c["fallback_total"]:
+                    why.append(f"{c['fallback_total']} pages fell back to a copy")
+                if c["moved_total"] != c["xfer_total"]:
+                    why.append(f"moved {c['moved_total']} of {c['xfer_total']} pages")
+            v["verdict"] = "ok" if not why else "MISS (" + "; ".join(why) + ")"
+        rows.append(v)
+    return rows
 
 
 def fmt(x):
     return f"{x:.0f}" if x >= 100 else f"{x:.1f}"
 
 
-def write_markdown(args, boots, results):
+def opt(x, f="{:.2f}"):
+    return "n/a" if x is None else f.format(x)
+
+
+def write_markdown(args, boots, results, vrows):
     md = []
     md.append("# crossmem benchmark: stock vs patched\n")
     md.append("Bandwidth in MB/s (10^6 bytes/s), median of all samples of all boots "
@@ -207,16 +304,65 @@ def write_markdown(args, boots, results):
               "every boot: see bench/cma_bench.c); `1024 iov`: 1024 contiguous iovecs of size/1024 bytes on both "
               "sides. memcpy is the guest's own memcpy of the same size; the shm "
               "double copy is a sender memcpy into a shared mapping and a receiver "
-              "memcpy out, handed over through a flag in the shared page.")
+              "memcpy out, handed over through a flag in the shared page. "
+              "vmsplice rows (4k pages): a writer process on CPU 0 and a reader on CPU 1 "
+              "pass the bytes through one pipe of 1 MiB (F_SETPIPE_SZ), in calls of at most "
+              "the pipe's size: `vmsplice gift+move -> vmsplice move` is "
+              "vmsplice(SPLICE_F_GIFT|SPLICE_F_MOVE) on the writer and "
+              "vmsplice(SPLICE_F_MOVE) on the reader (pages move on the patched kernel, the "
+              "reader copies on stock), `vmsplice -> vmsplice (copy)` the same without flags "
+              "(the pipe references the writer's pages, the reader copies), `pipe write -> "
+              "read` two copies. Time: from the writer's first call to the reader's return "
+              "from its last. Before every transfer the writer fills its source with a new "
+              "pattern, in all three kinds, outside the timed region (after a move that fill "
+              "also faults in fresh pages: see \"incl. refill\" below); the reader checks the "
+              "data of the first warm-up and of the last transfer of every row.")
+    if vrows:
+        md.append("")
+        md.append("## vmsplice on the patched kernel: move vs copy\n")
+        md.append(f"Target: for transfers of {human(MOVE_MIN_SIZE)} and more, vmsplice move "
+                  f">= {MOVE_COPY:g}x vmsplice copy, and every page moved (no fallback to a "
+                  "copy, moved == transferred pages), on the patched kernel.\n")
+        md.append("| size | move | copy | pipe | move/copy | move/pipe | move/copy incl. refill "
+                  "| pages/call | moved/call | fallback/call | TLB flushes/call remote, all, one "
+                  "| stock move/copy | target | verdict |")
+        md.append("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+        for v in vrows:
+            c = v[("patched", "vmsplice-move", "counts")]
+            med = lambda kind: fmt(v[("patched", kind)]) if v[("patched", kind)] else "-"
+            md.append("| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |".format(
+                human(v["size"]), med("vmsplice-move"), med("vmsplice-copy"), med("pipe"),
+                opt(v["move_copy"]), opt(v["move_pipe"]), opt(v["move_copy_refill"]),
+                opt(per_call(c, "xfer_total"), "{:.1f}"),
+                opt(per_call(c, "moved_total"), "{:.1f}"),
+                opt(per_call(c, "fallback_total"), "{:.1f}"),
+                ", ".join(opt(per_call(c, k), "{:.2f}") for k in ("tlb_remote", "tlb_all", "tlb_one")),
+                opt(v["stock_move_copy"]),
+                f">= {MOVE_COPY:g}" if v["size"] >= MOVE_MIN_SIZE else "-", v["verdict"]))
+        md.append("")
+        md.append("MB/s medians of the patched kernel. Calls: vmsplice() calls (read()/write() for "
+                  "pipe) of writer and reader together, over all samples (not the warm-up); "
+                  "pages/call, moved/call and fallback/call divide the pages transferred and the "
+                  "/proc/vmstat vmsplice_move and vmsplice_move_fallback deltas by them (\"n/a\": "
+                  "no such counter). TLB flushes: the nr_tlb_remote_flush, "
+                  "nr_tlb_local_flush_all and nr_tlb_local_flush_one deltas per call, a proxy "
+                  "for the page table work (they exist with CONFIG_DEBUG_TLBFLUSH only, n/a "
+                  "otherwise; global, so they include the rest of the guest). \"incl. "
+                  "refill\": the ratio of the medians of bandwidth with the writer's fill of the "
+                  "source counted in, which for the move is fresh zeroed pages faulted in "
+                  "(what a user that regenerates the data, such as migration refilling guest "
+                  "RAM, pays anyway) and for the copy an overwrite of mapped pages. "
+                  "stock move/copy: the same flags on stock, which copies both times (~1).")
     with open(os.path.join(args.out, "results.md"), "w") as f:
         f.write("\n".join(md) + "\n")
 
 
 SERIES = [series_name(k, p, i) for k in ("readv", "writev") for p in ("4k", "thp")
-          for i in (1, 1024)] + ["memcpy-4k", "memcpy-thp", "shm-4k"]
+          for i in (1, 1024)] + ["memcpy-4k", "memcpy-thp", "shm-4k"] + \
+    [f"{k}-4k" for k in VMSPLICE_KINDS]
 
 
-def write_data(out, results):
+def write_data(out, results, vrows):
     d = os.path.join(out, "data")
     os.makedirs(d, exist_ok=True)
     rows = {name: [] for name in SERIES}
@@ -232,9 +378,16 @@ def write_data(out, results):
                 s, p = r["stock"], r["patched"]
                 f.write(f"{r['key'][3]} {s[1]:.3f} {p[1]:.3f} {r['ratio']:.4f} "
                         f"{s[0]:.3f} {s[2]:.3f} {p[0]:.3f} {p[2]:.3f}\n")
+    with open(os.path.join(d, "vmsplice-ratio.dat"), "w") as f:
+        f.write("# size patched_move/copy patched_move/pipe stock_move/copy "
+                "patched_move/copy_incl_refill (NaN: missing)\n")
+        for v in vrows:
+            nan = lambda x: "NaN" if x is None else f"{x:.4f}"
+            f.write(f"{v['size']} {nan(v['move_copy'])} {nan(v['move_pipe'])} "
+                    f"{nan(v['stock_move_copy'])} {nan(v['move_copy_refill'])}\n")
 
 
-def summary(args, boots, results):
+def summary(args, boots, results, vrows):
     for b in boots:
         clock = ""
         if b["uptime"] and b["wall"]:
@@ -282,6 +435,12 @@ def summary(args, boots, results):
     if ctl:
         print(f"bench: control rows (memcpy, shm) ratio {min(ctl):.3f}..{max(ctl):.3f}"
               + ("  (noisy run: compare with care)" if min(ctl) < 0.97 or max(ctl) > 1.03 else ""))
+    for v in vrows:
+        c = v[("patched", "vmsplice-move", "counts")]
+        print(f"bench: vmsplice {human(v['size'])}: move/copy {opt(v['move_copy'])}, "
+              f"move/pipe {opt(v['move_pipe'])}, moved {opt(c and c['moved_total'], '{}')}"
+              f" of {opt(c and c['xfer_total'], '{}')} pages, fallback "
+              f"{opt(c and c['fallback_total'], '{}')}: {v['verdict']}")
     for r in miss[:12]:
         print(f"bench:   miss: {label(*r['key'][:3])}, {human(r['key'][3])}: "
               f"{r['ratio']:.3f} < {r['target']:.2f} ({r['verdict']})")
