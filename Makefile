@@ -1,10 +1,11 @@
 # crossmem: cross-memory attach for Linux 6.12, as a patch series.
 # The README explains the targets; the scripts they call live in scripts/.
 
-ARCH    ?= x86_64
+# ARCH empty: check runs every architecture, run and shell use x86_64.
+ARCH    ?=
 KERNEL  ?= patched
 TIMEOUT ?= 1200
-export ARCH KERNEL TIMEOUT
+export ARCH KERNEL TIMEOUT TESTS
 
 .PHONY: all check run shell bench tree export deps clean distclean help
 all: help
@@ -21,7 +22,7 @@ help:
 	@echo "make bisect-check   build the kernel at every commit of the series"
 	@echo "make clean    remove build outputs, keep build/linux"
 	@echo "make distclean  remove build/ entirely"
-	@echo "variables: KERNEL=patched|stock  ARCH=x86_64  TIMEOUT=seconds"
+	@echo "variables: KERNEL=patched|stock  ARCH=x86_64|ppc64  TIMEOUT=seconds  TESTS=\"prog ...\""
 
 check:
 	@scripts/check.sh check
