@@ -44,14 +44,8 @@ kernel_image() {	# name src obj
 if [ -n "${BENCH_STOCK_IMAGE:-}" ]; then
 	stock_image=$(realpath "$BENCH_STOCK_IMAGE")
 else
-	[ -d build/linux/.git ] || "$top/scripts/tree.sh"
-	# The unpatched base, in a worktree, exactly as check.sh makes it.
+	"$top/scripts/tree.sh" --stock
 	src=$top/build/linux-stock
-	if [ ! -d "$src" ]; then
-		git -C build/linux worktree add -q --detach "$src" base
-	else
-		git -C "$src" checkout -q --detach base
-	fi
 	stock_image=$(kernel_image stock "$src" "$top/build/obj-$arch-stock-release")
 fi
 if [ -n "${BENCH_PATCHED_IMAGE:-}" ]; then

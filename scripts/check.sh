@@ -33,13 +33,8 @@ check_arch() {
 	case "$kernel" in
 	patched) name=$arch ;;
 	stock)
-		# The unpatched base, in a worktree so that build/linux stays as it is.
+		"$top/scripts/tree.sh" --stock
 		src=$top/build/linux-stock
-		if [ ! -d "$src" ]; then
-			git -C build/linux worktree add -q --detach "$src" base
-		else
-			git -C "$src" checkout -q --detach base
-		fi
 		name=$arch-stock ;;
 	*) echo "check: KERNEL is patched or stock, not $kernel" >&2; exit 1 ;;
 	esac

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Create or refresh build/linux: the Debian 6.12 base as one commit tagged
 # "base", with patches/series applied on top by git am.
+# usage: tree.sh [--stock]   (--stock: check out the base in build/linux-stock)
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 tree=${TREE:-$top/build/linux}
@@ -85,6 +86,19 @@ series_ids() {
 if [ ! -d "$tree/.git" ]; then
 	import_base
 	apply_series
+	[ "${1:-}" = --stock ] || exit 0
+fi
+
+# --stock: the unpatched base as a worktree in build/linux-stock, for the
+# reference kernel of make check KERNEL=stock and make bench. A worktree
+# leaves build/linux as it is.
+if [ "${1:-}" = --stock ]; then
+	stock=$(dirname "$tree")/linux-stock
+	if [ ! -d "$stock" ]; then
+		g worktree add -q --detach "$stock" base
+	else
+		git -C "$stock" checkout -q --detach base
+	fi
 	exit 0
 fi
 
