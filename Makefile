@@ -5,7 +5,7 @@
 ARCH    ?=
 KERNEL  ?= patched
 TIMEOUT ?= 1200
-export ARCH KERNEL TIMEOUT TESTS
+export ARCH KERNEL TIMEOUT TESTS GUESTS
 
 .PHONY: all check run shell bench tree export deps clean distclean help
 all: help

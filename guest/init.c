@@ -10,7 +10,9 @@
  *
  * crossmem_mode=, from the kernel command line (the kernel hands unknown
  * "key=value" parameters to init as environment variables):
- *   check  run every program under /tests/<abi>/ (the default)
+ *   check  run every program under /tests/<abi>/ (the default);
+ *          crossmem_abi=<abi> limits it to that one ABI, so that the host
+ *          can test each ABI in a guest of its own, all at once
  *   run    run /bin/cma-demo
  *   shell  exec /bin/sh on the console
  */
@@ -176,13 +178,15 @@ static int run(const char *path, const char *cwd, int timeout)
  */
 static void run_tests(int irreversible)
 {
+	const char *only = getenv("crossmem_abi");
 	struct dirent **abis, **progs;
 	char dir[512], path[1024];
 	int na, np, i, j, status;
 
 	na = scandir("/tests", &abis, NULL, cmp);
 	for (i = 0; i < na; i++) {
-		if (abis[i]->d_name[0] == '.')
+		if (abis[i]->d_name[0] == '.' ||
+		    (only && strcmp(only, abis[i]->d_name)))
 			continue;
 		snprintf(dir, sizeof(dir), "/tests/%s", abis[i]->d_name);
 		np = scandir(dir, &progs, NULL, cmp);
@@ -230,6 +234,8 @@ int main(void)
 			say("crossmem: %s: %s, test output on the console",
 			    TEST_PORT, strerror(errno));
 		banner(mode);
+		if (getenv("crossmem_abi"))
+			say("crossmem: only ABI %s", getenv("crossmem_abi"));
 		if (!strcmp(mode, "run"))
 			run("/bin/cma-demo", "/", TEST_TIMEOUT);
 		else {

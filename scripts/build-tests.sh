@@ -2,7 +2,8 @@
 # Build the cma kselftests statically, once per ABI of the architecture.
 # usage: build-tests.sh ARCH SRC HDRS OUTDIR  (HDRS: installed uapi headers)
 # Binaries land in OUTDIR/<abi>/; the same binaries serve the patched and
-# the stock kernel.
+# the stock kernel. Incremental: lib.mk rebuilds what changed, and a program
+# whose source is gone is removed so that no stale binary runs.
 set -euo pipefail
 arch=$1 src=$2 hdrs=$3 out=$(realpath -m "$4")
 
@@ -20,5 +21,8 @@ for entry in "${abis[@]}"; do
 		CC="$cc -static" KHDR_INCLUDES="-isystem $hdrs" \
 		>"$out/$abi.log" 2>&1 || { cat "$out/$abi.log" >&2; exit 1; }
 	grep -i 'warning' "$out/$abi.log" >&2 || true
+	for prog in "$out/$abi"/*; do
+		[ -e "$src/tools/testing/selftests/cma/$(basename "$prog").c" ] || rm -rf "$prog"
+	done
 done
 echo "build-tests: $(ls "$out"/*/ | grep -vc ':\|^$') program(s) for ${abis[*]%%:*}"

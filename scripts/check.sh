@@ -3,8 +3,18 @@
 # usage: check.sh MODE   with MODE check, run or shell
 # Environment: ARCH (x86_64 and/or ppc64; check defaults to both, run and
 # shell to x86_64), KERNEL (patched or stock), FLAVOUR (debug or release),
-# TIMEOUT (seconds the guest may run), TESTS (space-separated program names:
+# TIMEOUT (seconds a guest may run), TESTS (space-separated program names:
 # run only these, for a quick loop while hacking; CI runs them all).
+#
+# GUESTS: how many guests may run at once (default: the host's CPU count).
+#
+# In check mode every ABI (x86_64, i386, x32, ppc64, ppc32) gets a guest of
+# its own, and up to GUESTS of them run at once: the tests are mostly
+# single-threaded, so one guest after another would leave host cores idle,
+# while more guests than cores only add vCPU contention. Separate kernels
+# keep global state (sysctls, vmstat counters, cgroups) from leaking between
+# ABIs. An architecture's guests start as soon as its kernel is built,
+# while the next architecture builds.
 set -euo pipefail
 mode=${1:-check}
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -16,6 +26,7 @@ fi
 kernel=${KERNEL:-patched}
 flavour=${FLAVOUR:-debug}
 timeout=${TIMEOUT:-1200}
+slots=${GUESTS:-$(nproc)}
 cd "$top"
 
 "$top/scripts/deps.sh"
@@ -25,25 +36,26 @@ if [ "$mode" = check ]; then
 fi
 [ -d build/linux/.git ] || "$top/scripts/tree.sh"
 if [ "$mode" = check ]; then "$top/scripts/checkpatch.sh"; fi
+[ "$kernel" = stock ] && "$top/scripts/tree.sh" --stock
 
-# One architecture: build, boot, report. Runs in a subshell.
-check_arch() {
-	local arch=$1
-	src=$top/build/linux
-	case "$kernel" in
-	patched) name=$arch ;;
-	stock)
-		"$top/scripts/tree.sh" --stock
-		src=$top/build/linux-stock
-		name=$arch-stock ;;
-	*) echo "check: KERNEL is patched or stock, not $kernel" >&2; exit 1 ;;
+case "$kernel" in
+patched) src=$top/build/linux suffix= ;;
+stock)   src=$top/build/linux-stock suffix=-stock ;;
+*) echo "check: KERNEL is patched or stock, not $kernel" >&2; exit 1 ;;
+esac
+[ "$flavour" = debug ] || suffix=$suffix-$flavour
+
+image_of() {
+	case "$1" in
+	x86_64) echo "$top/build/obj-$1$suffix/arch/x86/boot/bzImage" ;;
+	ppc64)  echo "$top/build/obj-$1$suffix/vmlinux" ;;
 	esac
-	[ "$flavour" = debug ] || name=$name-$flavour
-	obj=$top/build/obj-$name
-	logs=$top/build/logs/$name
+}
 
-	base=$(awk '/^VERSION =/{v=$3} /^PATCHLEVEL =/{p=$3} /^SUBLEVEL =/{s=$3}
-		    END{print v"."p"."s}' "$src/Makefile")
+# One architecture's kernel, tests and initramfs. Runs in a subshell.
+prepare_arch() {
+	local arch=$1 obj=$top/build/obj-$1$suffix base npatches
+	base=$("$top/scripts/tree.sh" --base-version "$src")
 	npatches=$(git -C build/linux rev-list --count base..HEAD)
 	echo "check: base linux-source-6.12 $base, $kernel kernel ($npatches patch(es) in build/linux), $arch, $flavour config"
 
@@ -55,73 +67,108 @@ check_arch() {
 	"$top/scripts/build-kernel.sh" "$arch" "$src" "$obj" "${frags[@]}"
 
 	case "$arch" in
-	x86_64) kmake=(ARCH=x86_64) image=$obj/arch/x86/boot/bzImage ;;
-	ppc64)  kmake=(ARCH=powerpc CROSS_COMPILE=powerpc64-linux-gnu-) image=$obj/vmlinux ;;
+	x86_64) kmake=(ARCH=x86_64) ;;
+	ppc64)  kmake=(ARCH=powerpc CROSS_COMPILE=powerpc64-linux-gnu-) ;;
 	esac
 	# Tests always come from the patched tree: the stock kernel runs the very
 	# same binaries, which is how ABI compatibility is shown.
 	hdrobj=$top/build/obj-$arch-headers
 	make -s -C build/linux O="$hdrobj" "${kmake[@]}" headers >/dev/null
-	rm -rf "build/tests/$arch"
 	"$top/scripts/build-tests.sh" "$arch" "$top/build/linux" "$hdrobj/usr/include" "build/tests/$arch"
-	if [ -n "${TESTS:-}" ]; then
-		# A quicker loop while hacking: only the named programs run.
-		for prog in "build/tests/$arch"/*/*; do
-			case " $TESTS " in *" $(basename "$prog") "*) ;; *) rm -f "$prog" ;; esac
-		done
-		echo "check: TESTS=\"$TESTS\": only these programs run"
-	fi
 	"$top/scripts/initramfs.sh" "$arch" "build/tests/$arch" "build/initramfs-$arch.cpio"
+}
 
-	echo "check: booting $(basename "$image") under qemu ($mode, at most $timeout s)"
-	set +e
-	"$top/scripts/boot.sh" "$arch" "$image" "build/initramfs-$arch.cpio" "$mode" "$logs" "$timeout"
-	rc=$?
-	set -e
-	[ "$mode" = shell ] && return 0
-	status=ok
+# Start one guest in the background; its exit status lands in LOGDIR/rc.
+# Guests take GUESTS slots in the order they were started: guest N (from 0)
+# boots once N - GUESTS + 1 guests have finished, each adding a line to
+# $finished.
+finished=$top/build/logs/.guests-finished
+mkdir -p "$top/build/logs"
+: >"$finished"
+tickets=0
+start_guest() {
+	local arch=$1 logs=$2 append=$3 ticket=$tickets
+	tickets=$((tickets + 1))
+	rm -rf "$logs"
+	mkdir -p "$logs"
+	(
+		set +e
+		while [ "$(wc -l <"$finished")" -le $((ticket - slots)) ]; do sleep 0.5; done
+		BOOT_APPEND="${BOOT_APPEND:-} $append" "$top/scripts/boot.sh" "$arch" \
+			"$(image_of "$arch")" "build/initramfs-$arch.cpio" "$mode" "$logs" "$timeout"
+		echo $? >"$logs/rc"
+		echo "$logs" >>"$finished"
+	) &
+}
+
+# Report one guest: prints its tests and returns non-zero when anything failed.
+report_guest() {
+	local logs=$1 label=$2 rc status=ok
+	rc=$(cat "$logs/rc" 2>/dev/null || echo 1)
 	[ "$rc" = 124 ] && status=timeout
 	[ "$rc" != 0 ] && [ "$rc" != 124 ] && status=error
-	echo "check: logs in ${logs#"$top"/}/"
-	if [ "$mode" = run ]; then
-		grep -v '^crossmem: \(BEGIN\|END\|DONE\)' "$logs/tests.log" | tr -d '\r'
-		grep -q 'every byte verified' "$logs/tests.log"
-		return
-	fi
-	grep '^crossmem: \(kernel\|mode\)' "$logs/tests.log" | tr -d '\r' || true
-	set +e
+	grep '^crossmem: \(kernel\|mode\)' "$logs/tests.log" 2>/dev/null | tr -d '\r' || true
 	python3 "$top/scripts/report.py" "$logs/console.log" "$logs/tests.log" \
-		--status "$status" --label "$name" | tee "$logs/report.txt"
-	rc=${PIPESTATUS[0]}
-	set -e
+		--status "$status" --label "$label" >"$logs/report.txt"
+	rc=$?
+	cat "$logs/report.txt"
 	return "$rc"
 }
 
 rc=0 passed=0 failed=0 skipped=0
+guests=()
 for arch in $arches; do
-	name=$arch
-	[ "$kernel" = stock ] && name=$name-stock
-	[ "$flavour" = debug ] || name=$name-$flavour
-	rm -f "build/logs/$name/report.txt"
-	# Not "check_arch || rc=1": bash ignores set -e inside an || list.
+	# Not "prepare_arch || rc=1": bash ignores set -e inside an || list.
 	set +e
-	(set -e; check_arch "$arch")
-	[ $? = 0 ] || rc=1
+	(set -e; prepare_arch "$arch")
+	prc=$?
 	set -e
-	[ "$mode" = check ] || continue
-	last=$(tail -n 1 "build/logs/$name/report.txt" 2>/dev/null || true)
+	if [ "$prc" != 0 ]; then
+		echo "ERROR $arch$suffix: the build failed"
+		rc=1 failed=$((failed + 1))
+		continue
+	fi
+	logs=$top/build/logs/$arch$suffix
+	if [ "$mode" = shell ]; then
+		exec "$top/scripts/boot.sh" "$arch" "$(image_of "$arch")" \
+			"build/initramfs-$arch.cpio" shell "$logs" "$timeout"
+	fi
+	if [ "$mode" = run ]; then
+		echo "check: booting $(basename "$(image_of "$arch")") under qemu (run, at most $timeout s)"
+		start_guest "$arch" "$logs" ""
+		wait
+		echo "check: logs in ${logs#"$top"/}/"
+		grep -v '^crossmem: \(BEGIN\|END\|DONE\)' "$logs/tests.log" | tr -d '\r'
+		grep -q 'every byte verified' "$logs/tests.log" || rc=1
+		continue
+	fi
+	rm -rf "$logs"
+	# The native ABI first: it runs the longest tests.
+	abis=$(cd "build/initramfs-$arch.cpio.d/tests" && ls | awk -v a="$arch" '$0 == a {print; next} {r = r " " $0} END {print r}')
+	echo "check: queueing $(basename "$(image_of "$arch")") under qemu, one guest per ABI ($(echo $abis)), $slots at once, at most $timeout s each"
+	for abi in $abis; do
+		start_guest "$arch" "$logs/$abi" "crossmem_abi=$abi"
+		guests+=("$arch$suffix/$abi")
+	done
+done
+[ "$mode" = check ] || exit "$rc"
+
+wait
+for guest in "${guests[@]}"; do
+	logs=$top/build/logs/$guest
+	report_guest "$logs" "$guest" || rc=1
+	last=$(tail -n 1 "$logs/report.txt" 2>/dev/null || true)
 	if [[ "$last" =~ ([0-9]+)\ passed,\ ([0-9]+)\ failed(,\ ([0-9]+)\ skipped)? ]]; then
 		passed=$((passed + BASH_REMATCH[1]))
 		failed=$((failed + BASH_REMATCH[2]))
 		skipped=$((skipped + ${BASH_REMATCH[4]:-0}))
 	else
-		echo "ERROR $name: no report (the build or the boot failed)"
+		echo "ERROR $guest: no report"
 		failed=$((failed + 1))
 	fi
 done
-if [ "$mode" = check ]; then
-	# The closing line of the whole run, over every architecture.
-	[ "$skipped" = 0 ] && echo "$passed passed, $failed failed" ||
-		echo "$passed passed, $failed failed, $skipped skipped"
-fi
+echo "check: logs in build/logs/<arch>/<abi>/"
+# The closing line of the whole run, over every architecture.
+[ "$skipped" = 0 ] && echo "$passed passed, $failed failed" ||
+	echo "$passed passed, $failed failed, $skipped skipped"
 exit "$rc"

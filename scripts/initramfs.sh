@@ -2,6 +2,7 @@
 # Pack the guest's initramfs: our static init, the test programs, the demo
 # and (for make shell) busybox.
 # usage: initramfs.sh ARCH TESTDIR OUT.cpio
+# Environment: TESTS (space-separated program names): pack only these.
 set -euo pipefail
 arch=$1 tests=$2 out=$3
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -19,6 +20,12 @@ $cc -static -O2 -Wall -DTEST_PORT="\"$port\"" -o "$root/init" "$top/guest/init.c
 $cc -static -O2 -Wall -o "$root/bin/cma-demo" "$top/guest/cma-demo.c"
 cp -a "$tests"/. "$root/tests/"
 find "$root/tests" -name '*.log' -delete
+if [ -n "${TESTS:-}" ]; then
+	for prog in "$root/tests"/*/*; do
+		case " $TESTS " in *" $(basename "$prog") "*) ;; *) rm -f "$prog" ;; esac
+	done
+	echo "initramfs: TESTS=\"$TESTS\": only these programs run"
+fi
 if [ -n "$busybox" ] && [ -x "$busybox" ]; then
 	cp "$busybox" "$root/bin/busybox"
 	for cmd in $("$busybox" --list); do

@@ -2,6 +2,7 @@
 # Create or refresh build/linux: the Debian 6.12 base as one commit tagged
 # "base", with patches/series applied on top by git am.
 # usage: tree.sh [--stock]   (--stock: check out the base in build/linux-stock)
+#        tree.sh --base-version [DIR]   (print the kernel version of DIR's Makefile)
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 tree=${TREE:-$top/build/linux}
@@ -82,6 +83,11 @@ series_ids() {
 		git patch-id --stable <"$patches/$p" | cut -d' ' -f1
 	done
 }
+
+if [ "${1:-}" = --base-version ]; then
+	base_version "${2:-}"
+	exit 0
+fi
 
 if [ ! -d "$tree/.git" ]; then
 	import_base
