@@ -34,7 +34,7 @@ t_start=$(date +%s)
 mkdir -p "$out"
 
 # ---- the two kernels, release configuration -------------------------------
-frags=(config/common.config "config/$arch.config")
+frags=(config/common.config "config/$arch.config" config/bench.config)
 kernel_image() {	# name src obj
 	local name=$1 src=$2 obj=$3
 	# In $(...), set -e does not reach in here: fail explicitly.
