@@ -63,40 +63,7 @@ done
 # calibrate it reliably and, finding the TSCs "unsynchronized", falls back to
 # jiffies. Tell it the rate and that the TSC is reliable.
 if [ -z "${BENCH_TSC_KHZ:-}" ]; then
-	cat >"$out/tsc-khz.c" <<'EOF'
-/* Print the TSC rate of this machine in kHz: rdtsc against CLOCK_MONOTONIC. */
-#include <stdio.h>
-#include <stdlib.h>
-#include <time.h>
-#include <x86intrin.h>
-static double mono(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return t.tv_sec + t.tv_nsec / 1e9;
-}
-static int cmp(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
-}
-int main(void)
-{
-	double khz[5];
-	for (int i = 0; i < 5; i++) {
-		double t0 = mono(), t1;
-		unsigned long long c0 = __rdtsc(), c1;
-		while ((t1 = mono()) - t0 < 0.2)
-			;
-		c1 = __rdtsc();
-		khz[i] = (c1 - c0) / (t1 - t0) / 1e3;
-	}
-	qsort(khz, 5, sizeof(double), cmp);
-	printf("%.0f\n", khz[2]);
-	return 0;
-}
-EOF
-	gcc -O2 -o "$out/tsc-khz" "$out/tsc-khz.c"
+	gcc -O2 -Wall -o "$out/tsc-khz" "$top/bench/tsc_khz.c"
 	tsc_khz=$("$out/tsc-khz")
 else
 	tsc_khz=$BENCH_TSC_KHZ
