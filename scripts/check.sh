@@ -27,6 +27,7 @@ kernel=${KERNEL:-patched}
 flavour=${FLAVOUR:-debug}
 timeout=${TIMEOUT:-1200}
 slots=${GUESTS:-$(nproc)}
+[ "$slots" -ge 1 ] 2>/dev/null || { echo "check: GUESTS is a number >= 1, not $slots" >&2; exit 1; }
 cd "$top"
 
 "$top/scripts/deps.sh"
