@@ -22,7 +22,7 @@ help:
 	@echo "make bisect-check   build the kernel at every commit of the series"
 	@echo "make clean    remove build outputs, keep build/linux"
 	@echo "make distclean  remove build/ entirely"
-	@echo "variables: KERNEL=patched|stock  ARCH=x86_64|ppc64  TIMEOUT=seconds  TESTS=\"prog ...\""
+	@echo "variables: KERNEL=patched|stock  ARCH=x86_64|ppc64  TIMEOUT=seconds  TESTS=\"prog ...\"  GUESTS=n"
 
 check:
 	@scripts/check.sh check
