@@ -46,13 +46,13 @@ if [ -n "${BENCH_STOCK_IMAGE:-}" ]; then
 else
 	"$top/scripts/tree.sh" --stock
 	src=$top/build/linux-stock
-	stock_image=$(kernel_image stock "$src" "$top/build/obj-$arch-stock-release")
+	stock_image=$(kernel_image stock "$src" "$top/build/obj-$arch-stock-bench")
 fi
 if [ -n "${BENCH_PATCHED_IMAGE:-}" ]; then
 	patched_image=$(realpath "$BENCH_PATCHED_IMAGE")
 else
 	[ -d build/linux/.git ] || "$top/scripts/tree.sh"
-	patched_image=$(kernel_image patched "$top/build/linux" "$top/build/obj-$arch-release")
+	patched_image=$(kernel_image patched "$top/build/linux" "$top/build/obj-$arch-bench")
 fi
 for img in "$stock_image" "$patched_image"; do
 	[ -f "$img" ] || { echo "bench: no kernel image $img" >&2; exit 1; }
