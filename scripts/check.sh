@@ -87,6 +87,8 @@ finished=$top/build/logs/.guests-finished
 mkdir -p "$top/build/logs"
 : >"$finished"
 tickets=0
+# Queued and running guests go with us, on ^C or on an error.
+trap 'kill $(jobs -p) 2>/dev/null' EXIT
 start_guest() {
 	local arch=$1 logs=$2 append=$3 ticket=$tickets
 	tickets=$((tickets + 1))
@@ -94,7 +96,10 @@ start_guest() {
 	mkdir -p "$logs"
 	(
 		set +e
-		while [ "$(wc -l <"$finished")" -le $((ticket - slots)) ]; do sleep 0.5; done
+		while [ "$(wc -l <"$finished")" -le $((ticket - slots)) ]; do
+			kill -0 $$ 2>/dev/null || exit 1
+			sleep 0.5
+		done
 		BOOT_APPEND="${BOOT_APPEND:-} $append" "$top/scripts/boot.sh" "$arch" \
 			"$(image_of "$arch")" "build/initramfs-$arch.cpio" "$mode" "$logs" "$timeout"
 		echo $? >"$logs/rc"
@@ -136,8 +141,9 @@ for arch in $arches; do
 	fi
 	if [ "$mode" = run ]; then
 		echo "check: booting $(basename "$(image_of "$arch")") under qemu (run, at most $timeout s)"
-		start_guest "$arch" "$logs" ""
-		wait
+		rm -rf "$logs"
+		"$top/scripts/boot.sh" "$arch" "$(image_of "$arch")" \
+			"build/initramfs-$arch.cpio" run "$logs" "$timeout" || rc=1
 		echo "check: logs in ${logs#"$top"/}/"
 		grep -v '^crossmem: \(BEGIN\|END\|DONE\)' "$logs/tests.log" | tr -d '\r'
 		grep -q 'every byte verified' "$logs/tests.log" || rc=1
@@ -168,7 +174,7 @@ for guest in "${guests[@]}"; do
 		failed=$((failed + 1))
 	fi
 done
-echo "check: logs in build/logs/<arch>/<abi>/"
+echo "check: logs in build/logs/<arch>$suffix/<abi>/"
 # The closing line of the whole run, over every architecture.
 [ "$skipped" = 0 ] && echo "$passed passed, $failed failed" ||
 	echo "$passed passed, $failed failed, $skipped skipped"

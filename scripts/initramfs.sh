@@ -24,6 +24,10 @@ if [ -n "${TESTS:-}" ]; then
 	for prog in "$root/tests"/*/*; do
 		case " $TESTS " in *" $(basename "$prog") "*) ;; *) rm -f "$prog" ;; esac
 	done
+	if [ -z "$(find "$root/tests" -type f)" ]; then
+		echo "initramfs: TESTS=\"$TESTS\" names no test program of $tests" >&2
+		exit 1
+	fi
 	echo "initramfs: TESTS=\"$TESTS\": only these programs run"
 fi
 if [ -n "$busybox" ] && [ -x "$busybox" ]; then
