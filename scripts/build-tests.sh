@@ -13,6 +13,14 @@ ppc64)  abis=("ppc64:powerpc64-linux-gnu-gcc" "ppc32:powerpc-linux-gnu-gcc") ;;
 *) echo "build-tests: unknown ARCH $arch" >&2; exit 1 ;;
 esac
 
+# lib.mk does not know the programs depend on the uapi headers: when
+# make headers changed any, build every ABI afresh.
+stamp=$out/.headers-stamp
+if [ -e "$stamp" ] && [ -n "$(find "$hdrs" -newer "$stamp" -print -quit)" ]; then
+	rm -rf "$out"/*/
+fi
+mkdir -p "$out"
+
 for entry in "${abis[@]}"; do
 	abi=${entry%%:*} cc=${entry#*:}
 	mkdir -p "$out/$abi"
@@ -25,4 +33,5 @@ for entry in "${abis[@]}"; do
 		[ -e "$src/tools/testing/selftests/cma/$(basename "$prog").c" ] || rm -rf "$prog"
 	done
 done
+touch "$stamp"
 echo "build-tests: $(ls "$out"/*/ | grep -vc ':\|^$') program(s) for ${abis[*]%%:*}"

@@ -13,7 +13,8 @@ export PATH=/usr/bin:$PATH
 # checker, so that an unchanged series costs nothing on the next make check.
 cache=$top/build/checkpatch-clean
 mkdir -p "$cache"
-checker=$(cat "$tree/scripts/checkpatch.pl" "$0" | sha1sum | cut -d' ' -f1)
+checker=$(cat "$tree/scripts/checkpatch.pl" "$tree/scripts/spelling.txt" \
+	"$tree/scripts/const_structs.checkpatch" "$0" | sha1sum | cut -d' ' -f1)
 bad=0
 for p in $(grep -v '^[[:space:]]*\(#\|$\)' "$top/patches/series"); do
 	key=$(sha1sum <"$top/patches/$p" | cut -d' ' -f1)-$checker

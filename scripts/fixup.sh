@@ -12,23 +12,26 @@ cd "$top/build/linux"
 
 git diff --cached --quiet && { echo "fixup: nothing staged (git add first)" >&2; exit 1; }
 git diff --quiet || { echo "fixup: unstaged changes would be lost in the rebase; stage or stash them" >&2; exit 1; }
-files=$(git diff --name-only base HEAD)
+# Every file a commit of the series touches: the rebase rewrites each of
+# them, even one a later patch sets back. Full-resolution times: a time
+# rounded down could make a stale object look up to date.
 declare -A blob mtime
-for f in $files; do
+while IFS= read -r -d '' f; do
 	[ -e "$f" ] || continue
 	blob[$f]=$(git rev-parse "HEAD:$f" 2>/dev/null || echo none)
-	mtime[$f]=$(stat -c %Y "$f")
-done
+	mtime[$f]=$(stat -c %y "$f")
+done < <(git log -z --format= --name-only base..HEAD | sort -zu)
 
 subject=$(git log -1 --format=%s "$target")
 git commit -q --fixup "$target"
-GIT_SEQUENCE_EDITOR=true git rebase -q -i --autosquash base
+GIT_SEQUENCE_EDITOR=true git rebase -q -i --autosquash base ||
+	{ echo "fixup: the rebase stopped; resolve it in build/linux (git rebase --continue or --abort)" >&2; exit 1; }
 
 kept=0
 for f in "${!blob[@]}"; do
 	[ -e "$f" ] || continue
 	if [ "$(git rev-parse "HEAD:$f" 2>/dev/null || echo none)" = "${blob[$f]}" ]; then
-		touch -d "@${mtime[$f]}" "$f"
+		touch -d "${mtime[$f]}" "$f"
 		kept=$((kept + 1))
 	fi
 done
