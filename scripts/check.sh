@@ -88,7 +88,7 @@ mkdir -p "$top/build/logs"
 : >"$finished"
 tickets=0
 # Queued and running guests go with us, on ^C or on an error.
-trap 'kill $(jobs -p) 2>/dev/null' EXIT
+trap 'kill $(jobs -p) 2>/dev/null || true' EXIT
 start_guest() {
 	local arch=$1 logs=$2 append=$3 ticket=$tickets
 	tickets=$((tickets + 1))

@@ -19,12 +19,12 @@ mkdir -p "$root"/{bin,dev,proc,sys,tmp,tests}
 $cc -static -O2 -Wall -DTEST_PORT="\"$port\"" -o "$root/init" "$top/guest/init.c"
 $cc -static -O2 -Wall -o "$root/bin/cma-demo" "$top/guest/cma-demo.c"
 cp -a "$tests"/. "$root/tests/"
-find "$root/tests" -name '*.log' -delete
+find "$root/tests" -maxdepth 1 -type f -delete
 if [ -n "${TESTS:-}" ]; then
 	for prog in "$root/tests"/*/*; do
 		case " $TESTS " in *" $(basename "$prog") "*) ;; *) rm -f "$prog" ;; esac
 	done
-	if [ -z "$(find "$root/tests" -type f)" ]; then
+	if [ -z "$(find "$root/tests" -mindepth 2 -type f)" ]; then
 		echo "initramfs: TESTS=\"$TESTS\" names no test program of $tests" >&2
 		exit 1
 	fi
