@@ -5,7 +5,7 @@
 ARCH    ?=
 KERNEL  ?= patched
 TIMEOUT ?= 1200
-export ARCH KERNEL TIMEOUT TESTS GUESTS
+export ARCH KERNEL TIMEOUT TESTS GUESTS BOOT
 
 .PHONY: all check run shell bench tree export deps clean distclean help
 all: help
@@ -20,9 +20,10 @@ help:
 	@echo "make deps     install (as root) or print the Debian packages needed"
 	@echo "make checkpatch     checkpatch.pl --strict on every patch (make check runs it)"
 	@echo "make bisect-check   build the kernel at every commit of the series"
+	@echo "                    (BOOT=1: also boot each one and run the tests, x86_64)"
 	@echo "make clean    remove build outputs, keep build/linux"
 	@echo "make distclean  remove build/ entirely"
-	@echo "variables: KERNEL=patched|stock  ARCH=x86_64|ppc64  TIMEOUT=seconds  TESTS=\"prog ...\"  GUESTS=n"
+	@echo "variables: KERNEL=patched|stock  ARCH=x86_64|ppc64  TIMEOUT=seconds  TESTS=\"prog ...\"  GUESTS=n  BOOT=1"
 
 check:
 	@scripts/check.sh check

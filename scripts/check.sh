@@ -2,7 +2,8 @@
 # Build, boot and test the kernel on each architecture. Called by the Makefile.
 # usage: check.sh MODE   with MODE check, run or shell
 # Environment: ARCH (x86_64 and/or ppc64; check defaults to both, run and
-# shell to x86_64), KERNEL (patched or stock), FLAVOUR (debug or release),
+# shell to x86_64), KERNEL (patched, stock, or bisect: whatever commit
+# scripts/bisect-check.sh checked out), FLAVOUR (debug or release),
 # TIMEOUT (seconds a guest may run), TESTS (space-separated program names:
 # run only these, for a quick loop while hacking; CI runs them all).
 #
@@ -42,7 +43,9 @@ if [ "$mode" = check ]; then "$top/scripts/checkpatch.sh"; fi
 case "$kernel" in
 patched) src=$top/build/linux suffix= ;;
 stock)   src=$top/build/linux-stock suffix=-stock ;;
-*) echo "check: KERNEL is patched or stock, not $kernel" >&2; exit 1 ;;
+bisect)  src=$top/build/linux-bisect suffix=-bisect
+	 [ -d "$src" ] || { echo "check: KERNEL=bisect needs scripts/bisect-check.sh's worktree" >&2; exit 1; } ;;
+*) echo "check: KERNEL is patched, stock or bisect, not $kernel" >&2; exit 1 ;;
 esac
 [ "$flavour" = debug ] || suffix=$suffix-$flavour
 
