@@ -34,12 +34,14 @@ t_start=$(date +%s)
 mkdir -p "$out"
 
 # ---- the two kernels, release configuration -------------------------------
-frags=(config/common.config "config/$arch.config" config/bench.config)
+. "$top/scripts/kernel.sh"
+kernel_frags "$arch" bench
 kernel_image() {	# name src obj
-	local name=$1 src=$2 obj=$3
+	local name=$1 src=$2 obj=$3 kmake image target
 	# In $(...), set -e does not reach in here: fail explicitly.
 	"$top/scripts/build-kernel.sh" "$arch" "$src" "$obj" "${frags[@]}" >&2 || return 1
-	echo "$obj/arch/x86/boot/bzImage"
+	kernel_arch "$arch" || return 1
+	echo "$obj/$image"
 }
 if [ -n "${BENCH_STOCK_IMAGE:-}" ]; then
 	stock_image=$(realpath "$BENCH_STOCK_IMAGE")
@@ -76,7 +78,7 @@ echo "bench: host TSC $tsc_khz kHz"
 rm -rf "$out/tests"
 mkdir -p "$out/tests/$arch"
 gcc -static -O2 -Wall -Wextra -o "$out/tests/$arch/cma_bench" bench/cma_bench.c
-"$top/scripts/initramfs.sh" "$arch" "$out/tests" "$out/initramfs.cpio"
+TESTS= "$top/scripts/initramfs.sh" "$arch" "$out/tests" "$out/initramfs.cpio"
 
 append="tsc_early_khz=$tsc_khz tsc=reliable clocksource=tsc"
 append="$append cma_bench_reps=$reps cma_bench_min_ms=$min_ms cma_bench_max_mb=$max_mb"

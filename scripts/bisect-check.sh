@@ -11,8 +11,8 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 arch=${ARCH:-x86_64}
 wt=$top/build/linux-bisect
 obj=$top/build/obj-$arch-bisect
-frags=(config/common.config "config/$arch.config" config/debug.config)
-[ -f "$top/config/debug-$arch.config" ] && frags+=("config/debug-$arch.config")
+. "$top/scripts/kernel.sh"
+kernel_frags "$arch" debug
 cd "$top"
 mkdir -p build/logs
 [ -d "$wt" ] || git -C "$top/build/linux" worktree add -q --detach "$wt" base

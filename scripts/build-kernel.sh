@@ -12,11 +12,8 @@ for f in "$@"; do frags+=("$(realpath "$f")"); done
 set -- "${frags[@]}"
 top=$(cd "$(dirname "$0")/.." && pwd)
 
-case "$arch" in
-x86_64)  kmake=(ARCH=x86_64) image=arch/x86/boot/bzImage target=bzImage ;;
-ppc64)   kmake=(ARCH=powerpc CROSS_COMPILE=powerpc64-linux-gnu-) image=vmlinux target=vmlinux ;;
-*) echo "build-kernel: unknown ARCH $arch" >&2; exit 1 ;;
-esac
+. "$top/scripts/kernel.sh"
+kernel_arch "$arch"
 
 mkdir -p "$obj"
 scratch=$obj.config-scratch

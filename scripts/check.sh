@@ -33,8 +33,10 @@ cd "$top"
 
 "$top/scripts/deps.sh"
 if [ "$mode" = check ]; then
-	python3 "$top/scripts/report_test.py" -q 2>&1 | tail -n 1 | sed 's/^/report self-test: /'
-	[ "${PIPESTATUS[0]}" = 0 ] || { echo "check: the log parser fails its own tests" >&2; exit 1; }
+	if ! python3 "$top/scripts/report_test.py" -q 2>&1 | tail -n 1 | sed 's/^/report self-test: /'; then
+		echo "check: the log parser fails its own tests" >&2
+		exit 1
+	fi
 fi
 [ -d build/linux/.git ] || "$top/scripts/tree.sh"
 if [ "$mode" = check ]; then "$top/scripts/checkpatch.sh"; fi
@@ -49,31 +51,23 @@ bisect)  src=$top/build/linux-bisect suffix=-bisect
 esac
 [ "$flavour" = debug ] || suffix=$suffix-$flavour
 
+. "$top/scripts/kernel.sh"
 image_of() {
-	case "$1" in
-	x86_64) echo "$top/build/obj-$1$suffix/arch/x86/boot/bzImage" ;;
-	ppc64)  echo "$top/build/obj-$1$suffix/vmlinux" ;;
-	esac
+	local kmake image target
+	kernel_arch "$1"
+	echo "$top/build/obj-$1$suffix/$image"
 }
 
 # One architecture's kernel, tests and initramfs. Runs in a subshell.
 prepare_arch() {
 	local arch=$1 obj=$top/build/obj-$1$suffix base npatches
 	base=$("$top/scripts/tree.sh" --base-version "$src")
-	npatches=$(git -C build/linux rev-list --count base..HEAD)
-	echo "check: base linux-source-6.12 $base, $kernel kernel ($npatches patch(es) in build/linux), $arch, $flavour config"
+	npatches=$(git -C "$src" rev-list --count base..HEAD)
+	echo "check: base linux-source-6.12 $base, $kernel kernel ($npatches patch(es) in ${src#"$top"/}), $arch, $flavour config"
 
-	frags=(config/common.config "config/$arch.config")
-	if [ "$flavour" = debug ]; then
-		frags+=(config/debug.config)
-		[ -f "config/debug-$arch.config" ] && frags+=("config/debug-$arch.config")
-	fi
+	kernel_frags "$arch" "$flavour"
 	"$top/scripts/build-kernel.sh" "$arch" "$src" "$obj" "${frags[@]}"
-
-	case "$arch" in
-	x86_64) kmake=(ARCH=x86_64) ;;
-	ppc64)  kmake=(ARCH=powerpc CROSS_COMPILE=powerpc64-linux-gnu-) ;;
-	esac
+	kernel_arch "$arch"
 	# Tests always come from the patched tree: the stock kernel runs the very
 	# same binaries, which is how ABI compatibility is shown.
 	hdrobj=$top/build/obj-$arch-headers
@@ -133,7 +127,7 @@ for arch in $arches; do
 	prc=$?
 	set -e
 	if [ "$prc" != 0 ]; then
-		echo "ERROR $arch$suffix: the build failed"
+		echo "ERROR $arch$suffix: preparing the kernel, tests or initramfs failed (see above)"
 		rc=1 failed=$((failed + 1))
 		continue
 	fi

@@ -11,6 +11,8 @@ target=${1:?usage: fixup.sh COMMIT}
 cd "$top/build/linux"
 
 git diff --cached --quiet && { echo "fixup: nothing staged (git add first)" >&2; exit 1; }
+git rev-list base..HEAD | grep -qx "$(git rev-parse --verify -q "$target^{commit}")" ||
+	{ echo "fixup: $target is not a commit of the series (base..HEAD)" >&2; exit 1; }
 git diff --quiet || { echo "fixup: unstaged changes would be lost in the rebase; stage or stash them" >&2; exit 1; }
 # Every file a commit of the series touches: the rebase rewrites each of
 # them, even one a later patch sets back. Full-resolution times: a time
