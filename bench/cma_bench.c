@@ -14,7 +14,8 @@
  *
  * kind   readv, writev (the caller is the measuring process, the peer is a
  *        child that owns the remote buffer), memcpy, shm (double copy),
- *        vmsplice-move, vmsplice-copy, pipe (see "vmsplice rows" below)
+ *        vmsplice-move, vmsplice-copy, pipe, vmsplice-readv (see "vmsplice
+ *        rows" below), gift-call, plain-call (see "writer's cost" below)
  * pages  4k: every buffer is MADV_NOHUGEPAGE; thp: every private buffer
  *        (the remote one and the local ones) is MADV_HUGEPAGE in a 2 MiB
  *        aligned region, checked through AnonHugePages in /proc/self/smaps
@@ -42,6 +43,9 @@
  *   vmsplice-copy  writer and reader vmsplice() without flags: the writer's
  *                  pages go into the pipe by reference, the reader copies
  *   pipe           write() then read(): two copies
+ *   vmsplice-readv no pipe: the reader pulls the writer's bytes with one
+ *                  process_vm_readv() per transfer, the single copy that a
+ *                  move has to beat (the 2013 review asked for it)
  * The writer fills its source with a fresh pattern (a new seed every
  * transfer) before every transfer, in all three kinds, OUTSIDE the timed
  * region, and waits for the reader to finish before the next fill. For the
@@ -64,6 +68,14 @@
  *           counters: they include whatever else the guest does meanwhile
  *   check   the reader compared the destination with the pattern after the
  *           first warm-up transfer and after the last transfer of the row
+ *
+ * writer's cost (4k pages, iov=1, sizes up to the pipe's): the measuring
+ * process alone vmsplice()s its source into a pipe of its own, and splices
+ * the pipe to /dev/null after each call, outside the timed region:
+ *   gift-call      vmsplice(SPLICE_F_GIFT | SPLICE_F_MOVE)
+ *   plain-call     vmsplice() without flags
+ * MB/s of the vmsplice() call alone. Without a SPLICE_F_MOVE reader a gift
+ * must cost what a plain vmsplice() costs: nothing moves.
  *
  * Knobs, as environment variables (the kernel hands "key=value" boot
  * parameters it does not know to init, which passes them on):
@@ -121,8 +133,10 @@ struct cmd {
 };
 
 /* The vmsplice rows' kinds. */
-enum { VK_MOVE, VK_COPY, VK_PIPE, NVK };
-static const char *const vk_name[NVK] = { "vmsplice-move", "vmsplice-copy", "pipe" };
+enum { VK_MOVE, VK_COPY, VK_PIPE, VK_READV, NVK };
+static const char *const vk_name[NVK] = {
+	"vmsplice-move", "vmsplice-copy", "pipe", "vmsplice-readv",
+};
 
 /* The shared region of the double copy: flags, then the data. */
 struct shm_hdr {
@@ -134,7 +148,8 @@ struct shm_hdr {
 	 * 1 + the offset of the first wrong 8 bytes. */
 	volatile long vseq, vack, vseed, vrcalls, vbad;
 	volatile double vdone;
-	char pad[4096 - 7 * sizeof(long) - sizeof(double)];
+	char *volatile vsrc;	/* the writer's source, for VK_READV */
+	char pad[4096 - 7 * sizeof(long) - sizeof(double) - sizeof(char *)];
 };
 _Static_assert(sizeof(struct shm_hdr) == 4096, "shm_hdr is one page");
 
@@ -143,6 +158,9 @@ static char *shm_data;
 static int to_peer[2], from_peer[2];
 static int vpipe[2];		/* the vmsplice rows' data pipe */
 static size_t vpipe_sz;		/* its size */
+static int gpipe[2];		/* the writer's cost rows' pipe, ours alone */
+static size_t gpipe_sz;
+static int devnull;
 
 static double now(void)
 {
@@ -330,7 +348,12 @@ static void peer_vmsplice(const struct cmd *c, char *dst)
 			struct iovec v = { dst + done, len };
 			ssize_t n;
 
-			if (c->vkind == VK_PIPE)
+			if (c->vkind == VK_READV) {
+				struct iovec r = { shm->vsrc + done, c->size - done };
+
+				v.iov_len = c->size - done;
+				n = process_vm_readv(getppid(), &v, 1, &r, 1, 0);
+			} else if (c->vkind == VK_PIPE)
 				n = read(vpipe[0], dst + done, len);
 			else
 				n = vmsplice(vpipe[0], &v, 1,
@@ -340,7 +363,9 @@ static void peer_vmsplice(const struct cmd *c, char *dst)
 					continue;
 				if (n == 0)
 					errno = EPIPE;
-				die(c->vkind == VK_PIPE ? "pipe read (reader)" : "vmsplice (reader)");
+				die(c->vkind == VK_PIPE ? "pipe read (reader)" :
+				    c->vkind == VK_READV ? "process_vm_readv (reader)" :
+				    "vmsplice (reader)");
 			}
 			done += n;
 			calls++;
@@ -471,10 +496,12 @@ static double run_vmsplice(const struct row *r, int vk, long iters)
 		/* After a gift this faults in fresh pages: see the top. */
 		fill_seed(src, r->size, ++vseed);
 		shm->vseed = vseed;
+		shm->vsrc = src;
 		t0 = now();
 		tf += t0 - f0;
 		__atomic_store_n(&shm->vseq, i, __ATOMIC_RELEASE);
-		while (done < r->size) {
+		/* VK_READV: the reader does it all. */
+		while (vk != VK_READV && done < r->size) {
 			size_t len = r->size - done < vpipe_sz ? r->size - done : vpipe_sz;
 			struct iovec v = { src + done, len };
 			ssize_t n;
@@ -510,6 +537,44 @@ static double run_vmsplice(const struct row *r, int vk, long iters)
 		exit(1);
 	}
 	verify_run = 0;
+	return t;
+}
+
+/*
+ * iters vmsplice() calls of the writer's cost rows, into gpipe, which is
+ * emptied into /dev/null after each one; returns the seconds spent in the
+ * vmsplice() calls.
+ */
+static double run_call(const struct row *r, long iters)
+{
+	unsigned int flags = strcmp(r->kind, "gift-call") ? 0 :
+			     SPLICE_F_GIFT | SPLICE_F_MOVE;
+	char *src = lsrc[P4K];
+	double t = 0;
+
+	for (long i = 0; i < iters; i++) {
+		struct iovec v = { src, r->size };
+		size_t left = r->size;
+		double t0 = now();
+		ssize_t n;
+
+		n = vmsplice(gpipe[1], &v, 1, flags);
+		t += now() - t0;
+		if (n != (ssize_t)r->size) {
+			if (n >= 0)
+				errno = EIO;
+			die("vmsplice (writer's cost)");
+		}
+		while (left) {
+			n = splice(gpipe[0], NULL, devnull, NULL, left, 0);
+			if (n <= 0) {
+				if (n < 0 && errno == EINTR)
+					continue;
+				die("splice to /dev/null");
+			}
+			left -= n;
+		}
+	}
 	return t;
 }
 
@@ -587,6 +652,8 @@ static double run(const struct row *r, long iters)
 
 	if (vk >= 0)
 		return run_vmsplice(r, vk, iters);
+	if (!strcmp(r->kind, "gift-call") || !strcmp(r->kind, "plain-call"))
+		return run_call(r, iters);
 	if (!strcmp(r->kind, "shm")) {
 		struct cmd c = { 's', r->size, iters, 0, 0 };
 		char k;
@@ -729,16 +796,16 @@ static void file_line(const char *path, char *buf, size_t len)
 }
 
 /*
- * The vmsplice rows' pipe: 1 MiB, raising fs.pipe-max-size if that is what
- * stops it (the bench runs as root), else the largest size allowed.
+ * A pipe of 1 MiB, raising fs.pipe-max-size if that is what stops it (the
+ * bench runs as root), else the largest size allowed; returns its size.
  */
-static void vpipe_setup(void)
+static size_t pipe_setup(int fd)
 {
 	const size_t want = 1UL << 20;
 	size_t sz;
 	long got;
 
-	if (fcntl(vpipe[1], F_SETPIPE_SZ, (int)want) < 0) {
+	if (fcntl(fd, F_SETPIPE_SZ, (int)want) < 0) {
 		FILE *f = fopen("/proc/sys/fs/pipe-max-size", "w");
 
 		if (f) {
@@ -746,13 +813,13 @@ static void vpipe_setup(void)
 			fclose(f);
 		}
 		for (sz = want; sz > 4096; sz /= 2)
-			if (fcntl(vpipe[1], F_SETPIPE_SZ, (int)sz) >= 0)
+			if (fcntl(fd, F_SETPIPE_SZ, (int)sz) >= 0)
 				break;
 	}
-	got = fcntl(vpipe[1], F_GETPIPE_SZ);
+	got = fcntl(fd, F_GETPIPE_SZ);
 	if (got <= 0)
 		die("F_GETPIPE_SZ");
-	vpipe_sz = got;
+	return got;
 }
 
 static long env_long(const char *name, long def, long lo, long hi)
@@ -800,7 +867,7 @@ int main(void)
 	shm_data = (char *)(shm + 1);
 	if (pipe(to_peer) || pipe(from_peer) || pipe(vpipe))
 		die("pipe");
-	vpipe_setup();
+	vpipe_sz = pipe_setup(vpipe[1]);
 	peer_pid = fork();
 	if (peer_pid < 0)
 		die("fork");
@@ -809,6 +876,12 @@ int main(void)
 	close(to_peer[0]);
 	close(from_peer[1]);
 	close(vpipe[0]);
+	if (pipe(gpipe))
+		die("pipe");
+	gpipe_sz = pipe_setup(gpipe[1]);
+	devnull = open("/dev/null", O_WRONLY);
+	if (devnull < 0)
+		die("/dev/null");
 	/* The same placement on every boot: we on CPU 0, the peer on CPU 1. */
 	pin(0);
 
@@ -866,7 +939,22 @@ int main(void)
 		measure(&r);
 	}
 	/*
-	 * Last: they reuse lsrc[P4K] as the writer's source (a gift unmaps
+	 * Before the vmsplice rows, while lsrc[P4K] holds its own pages; the
+	 * order alternates with the size, so that neither kind is always the
+	 * first one measured.
+	 */
+	for (size_t s = 0; s < NSIZES; s++) {
+		for (int g = 0; g < 2; g++) {
+			struct row r = { (g ^ (int)(s & 1)) ? "gift-call" : "plain-call",
+					 P4K, 1, sizes[s], "-" };
+
+			if (sizes[s] > max_size || sizes[s] > gpipe_sz)
+				continue;
+			measure(&r);
+		}
+	}
+	/*
+	 * Last: they reuse lsrc[P4K] as the writer's source (a move takes
 	 * its pages) and the peer's priv as the reader's destination. The
 	 * three kinds of a size one after the other, for the ratios.
 	 */

@@ -6,6 +6,7 @@
 #   size stock_med patched_med ratio stock_min stock_max patched_min patched_max
 # and dir/data/vmsplice-ratio.dat, columns:
 #   size patched_move/copy patched_move/pipe stock_move/copy patched_move/copy_incl_refill
+#   patched_move/readv
 if (!exists("dir")) dir = "build/bench"
 if (!exists("out")) out = dir . "/bench.png"
 
@@ -21,9 +22,10 @@ cma = "readv-4k-iov1 readv-4k-iov1024 readv-thp-iov1 readv-thp-iov1024 " . \
       "writev-4k-iov1 writev-4k-iov1024 writev-thp-iov1 writev-thp-iov1024"
 label(i) = i == 1 ? "4k, 1 iov" : i == 2 ? "4k, 1024 iov" : i == 3 ? "THP, 1 iov" : "THP, 1024 iov"
 color(i) = i == 1 ? "#1f77b4" : i == 2 ? "#17becf" : i == 3 ? "#d62728" : "#ff7f0e"
-vsp = "vmsplice-move-4k vmsplice-copy-4k pipe-4k"
-vlabel(i) = i == 1 ? "vmsplice gift+move -> move" : i == 2 ? "vmsplice -> vmsplice (copy)" : "pipe write -> read"
-vcolor(i) = i == 1 ? "#d62728" : i == 2 ? "#2ca02c" : "#9467bd"
+vsp = "vmsplice-move-4k vmsplice-copy-4k pipe-4k vmsplice-readv-4k"
+vlabel(i) = i == 1 ? "vmsplice gift+move -> move" : i == 2 ? "vmsplice -> vmsplice (copy)" : \
+	    i == 3 ? "pipe write -> read" : "process_vm_readv (one copy)"
+vcolor(i) = i == 1 ? "#d62728" : i == 2 ? "#2ca02c" : i == 3 ? "#9467bd" : "#1f77b4"
 # Spread the points of the series a little along x so that they do not hide
 # one another.
 shift(i) = 1.0 + 0.035 * (i - 2.5)
@@ -93,19 +95,20 @@ set logscale y 10
 set autoscale y
 set format y "%g"
 set key inside top left vertical Left reverse samplen 3 opaque box lc rgb "#bbbbbb"
-plot for [i=1:3] d(word(vsp, i)) u ($1*shift(i)):2 w lp dt 2 pt 6 ps 1.0 lw 1.5 lc rgb vcolor(i) notitle, \
-     for [i=1:3] d(word(vsp, i)) u ($1*shift(i)):3 w lp dt 1 pt 7 ps 0.9 lw 2 lc rgb vcolor(i) title vlabel(i)
+plot for [i=1:4] d(word(vsp, i)) u ($1*shift(i)):2 w lp dt 2 pt 6 ps 1.0 lw 1.5 lc rgb vcolor(i) notitle, \
+     for [i=1:4] d(word(vsp, i)) u ($1*shift(i)):3 w lp dt 1 pt 7 ps 0.9 lw 2 lc rgb vcolor(i) title vlabel(i)
 
 # ---- bottom right: move / copy -------------------------------------------------
 set origin 0.5, 0.0
-set title sprintf("vmsplice move / copy; target on the patched kernel: >= %g from 64 KiB", 3)
+set title sprintf("vmsplice move / copy; target on the patched kernel: >= %g from 1 MiB", 1.8)
 set ylabel "ratio"
 set yrange [*<0.5:4<*]
-set arrow 1 from 65536/1.15, 3 to 100000000, 3 nohead dt 2 lw 1.5 lc rgb "#008800" front
+set arrow 1 from 1048576/1.15, 1.8 to 100000000, 1.8 nohead dt 2 lw 1.5 lc rgb "#008800" front
 set arrow 3 from 2600, 1.0 to 100000000, 1.0 nohead dt 1 lw 1 lc rgb "#888888" back
-set label 1 "3 (>= 64 KiB)" at 65536/1.1, 3 offset 0, 0.6 tc rgb "#008800" front
+set label 1 "1.8 (>= 1 MiB)" at 1048576/1.1, 1.8 offset 0, 0.6 tc rgb "#008800" front
 plot d("vmsplice-ratio") u 1:2 w lp dt 1 pt 7 lw 2 lc rgb "#d62728" title "patched move/copy", \
      d("vmsplice-ratio") u 1:5 w lp dt 4 pt 5 lw 1.5 lc rgb "#ff7f0e" title "patched move/copy incl. refill", \
      d("vmsplice-ratio") u 1:3 w lp dt 1 pt 9 lw 1.5 lc rgb "#9467bd" title "patched move/pipe", \
+     d("vmsplice-ratio") u 1:6 w lp dt 1 pt 13 lw 1.5 lc rgb "#1f77b4" title "patched move/process_vm_readv", \
      d("vmsplice-ratio") u 1:4 w lp dt 2 pt 6 lw 1.5 lc rgb "#555555" title "stock move/copy"
 unset multiplot
