@@ -32,5 +32,16 @@ if [ "$(id -u)" != 0 ]; then
 fi
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -q >/dev/null
+# apt-get -y silently removes what a new package conflicts with (in bookworm
+# gcc-multilib and the powerpc cross compilers remove each other): simulate
+# first, and change nothing if the install would remove a package.
+removed=$(apt-get install -s -q --no-install-recommends "${missing[@]}" |
+	  awk '$1 == "Remv" { print $2 }')
+if [ -n "$removed" ]; then
+	echo "deps: installing ${missing[*]} would remove: $(echo $removed)" >&2
+	echo "deps: nothing changed; remove or replace those packages yourself" \
+	     "(gcc-multilib: gcc-12-multilib does the same job and conflicts with nothing here)" >&2
+	exit 1
+fi
 apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
 echo "deps: installed ${missing[*]}"
