@@ -84,8 +84,16 @@ finished=$top/build/logs/.guests-finished
 mkdir -p "$top/build/logs"
 : >"$finished"
 tickets=0
-# Queued and running guests go with us, on ^C or on an error.
-trap 'kill $(jobs -p) 2>/dev/null || true' EXIT
+# Queued and running guests go with us, on ^C or on an error: each job's
+# whole process tree, QEMU and boot.sh's timeout included, children first.
+kill_tree() {
+	local child
+	for child in $(pgrep -P "$1" 2>/dev/null); do
+		kill_tree "$child"
+	done
+	kill "$1" 2>/dev/null || true
+}
+trap 'for job in $(jobs -p); do kill_tree "$job"; done' EXIT
 start_guest() {
 	local arch=$1 logs=$2 append=$3 ticket=$tickets
 	tickets=$((tickets + 1))

@@ -5,7 +5,7 @@ set -euo pipefail
 packages=(
 	linux-source-6.12 xz-utils
 	make gcc libc6-dev bc flex bison libelf-dev libssl-dev cpio kmod rsync
-	python3 python3-ply python3-git perl
+	python3 python3-ply python3-git perl procps
 	# gcc-12-multilib, not gcc-multilib: the latter conflicts with the
 	# powerpc cross compilers; our own uapi headers provide <asm/...>.
 	gcc-12-multilib libc6-dev-x32
