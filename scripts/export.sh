@@ -30,6 +30,9 @@ if [ -f "$cover" ]; then
 		cat "$tmp/cover"
 		git -C "$tree" shortlog base..HEAD
 		git -C "$tree" -c core.abbrev=12 diff --stat=72 --summary base..HEAD
+		# As b4 writes it; the base is tree.sh's import of Debian's
+		# source, the same commit on every machine (fixed author/date).
+		printf '\nbase-commit: %s\n' "$(git -C "$tree" rev-parse base)"
 		printf -- '-- \ncrossmem\n'
 	} >"$cover"
 fi
