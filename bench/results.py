@@ -57,23 +57,23 @@ def series_name(kind, pages, iov):
     return f"{kind}-{pages}"
 
 
+# Rows whose label does not depend on the page kind or the iovecs.
+LABELS = {
+    "shm": "shm double copy (floor)",
+    "vmsplice-move": "vmsplice gift+move -> vmsplice move",
+    "vmsplice-copy": "vmsplice -> vmsplice (copy)",
+    "pipe": "pipe write -> read",
+    "vmsplice-readv": "process_vm_readv (one copy, no pipe)",
+    "gift-call": "writer: vmsplice(GIFT|MOVE) call",
+    "plain-call": "writer: vmsplice() call",
+}
+
+
 def label(kind, pages, iov):
     if kind == "memcpy":
         return f"memcpy, {pages} pages (ceiling)"
-    if kind == "shm":
-        return "shm double copy (floor)"
-    if kind == "vmsplice-move":
-        return "vmsplice gift+move -> vmsplice move"
-    if kind == "vmsplice-copy":
-        return "vmsplice -> vmsplice (copy)"
-    if kind == "pipe":
-        return "pipe write -> read"
-    if kind == "vmsplice-readv":
-        return "process_vm_readv (one copy, no pipe)"
-    if kind == "gift-call":
-        return "writer: vmsplice(GIFT|MOVE) call"
-    if kind == "plain-call":
-        return "writer: vmsplice() call"
+    if kind in LABELS:
+        return LABELS[kind]
     return f"process_vm_{kind}, {pages}, {iov} iov"
 
 
