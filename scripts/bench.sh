@@ -35,13 +35,13 @@ mkdir -p "$out"
 
 # ---- the two kernels, release configuration -------------------------------
 . "$top/scripts/kernel.sh"
+arch_load "$arch"
 kernel_frags "$arch" bench
 kernel_image() {	# name src obj
-	local name=$1 src=$2 obj=$3 kmake image target
+	local name=$1 src=$2 obj=$3
 	# In $(...), set -e does not reach in here: fail explicitly.
 	"$top/scripts/build-kernel.sh" "$arch" "$src" "$obj" "${frags[@]}" >&2 || return 1
-	kernel_arch "$arch" || return 1
-	echo "$obj/$image"
+	echo "$obj/$ARCH_IMAGE"
 }
 if [ -n "${BENCH_STOCK_IMAGE:-}" ]; then
 	stock_image=$(realpath "$BENCH_STOCK_IMAGE")
@@ -73,11 +73,14 @@ fi
 echo "bench: host TSC $tsc_khz kHz"
 
 # ---- the guest program and its initramfs ------------------------------------
-# The guest init runs every program under /tests/<abi>/ in check mode and
-# sends its output to tests.log: the initramfs holds only the benchmark.
+# In check mode the guest init runs the programs of a kselftest install tree
+# and sends their output, each line after "# ", to tests.log: the tree holds
+# only the benchmark.
 rm -rf "$out/tests"
-mkdir -p "$out/tests/$arch"
-gcc -static -O2 -Wall -Wextra -o "$out/tests/$arch/cma_bench" bench/cma_bench.c
+mkdir -p "$out/tests/bench"
+$ARCH_CC -static -O2 -Wall -Wextra -o "$out/tests/bench/cma_bench" bench/cma_bench.c
+echo "timeout=$limit" >"$out/tests/bench/settings"
+echo "bench:cma_bench" >"$out/tests/kselftest-list.txt"
 TESTS= "$top/scripts/initramfs.sh" "$arch" "$out/tests" "$out/initramfs.cpio"
 
 append="tsc_early_khz=$tsc_khz tsc=reliable clocksource=tsc"
@@ -105,13 +108,13 @@ for ((r = 1; r <= rounds; r++)); do
 		echo "bench: round $r/$rounds, $kernel kernel $(basename "$image") (host load $load)"
 		t0=$(date +%s.%N)
 		set +e
-		BOOT_APPEND="$append" "$top/scripts/boot.sh" "$arch" "$image" \
+		BOOT_CPU=bench BOOT_APPEND="$append" "$top/scripts/boot.sh" "$arch" "$image" \
 			"$out/initramfs.cpio" check "$logs" "$limit"
 		rc=$?
 		set -e
 		t1=$(date +%s.%N)
 		echo "$t0 $t1 $load" >"$logs/host-time"
-		tr -d '\r' <"$logs/tests.log" >"$logs/bench.log"
+		tr -d '\r' <"$logs/tests.log" | sed 's/^# //' >"$logs/bench.log"
 		if [ "$rc" != 0 ] || ! grep -q '^BENCH-DONE' "$logs/bench.log"; then
 			echo "bench: the $kernel boot failed (qemu exit $rc); logs in ${logs#"$top"/}/" >&2
 			grep -h 'BENCH-ERROR\|TIMEOUT\|END ' "$logs/bench.log" >&2 || true

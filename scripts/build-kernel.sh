@@ -13,7 +13,7 @@ set -- "${frags[@]}"
 top=$(cd "$(dirname "$0")/.." && pwd)
 
 . "$top/scripts/kernel.sh"
-kernel_arch "$arch"
+arch_load "$arch"
 
 mkdir -p "$obj"
 scratch=$obj.config-scratch
@@ -22,10 +22,10 @@ want=$(cat "$@" "$src/Makefile" | sha1sum | cut -d' ' -f1)
 if [ ! -f "$obj/.config" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
 	rm -rf "$scratch"
 	mkdir -p "$scratch"
-	make -s -C "$src" O="$scratch" "${kmake[@]}" tinyconfig >/dev/null
+	make -s -C "$src" O="$scratch" $ARCH_KMAKE tinyconfig >/dev/null
 	(cd "$scratch" && KCONFIG_CONFIG=.config \
 		"$src/scripts/kconfig/merge_config.sh" -m -O "$scratch" .config "$@" >/dev/null)
-	make -s -C "$src" O="$scratch" "${kmake[@]}" olddefconfig >/dev/null
+	make -s -C "$src" O="$scratch" $ARCH_KMAKE olddefconfig >/dev/null
 	# Every option a fragment asks for must survive olddefconfig: a missing
 	# dependency would otherwise silently test a different kernel.
 	missing=0
@@ -46,5 +46,5 @@ if [ ! -f "$obj/.config" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
 fi
 
 echo "build-kernel: $arch in ${obj#"$top"/} ($(nproc) jobs)"
-make -s -C "$src" O="$obj" "${kmake[@]}" -j"$(nproc)" "$target"
-ls -l "$obj/$image" | awk '{print "build-kernel: " $NF " " $5 " bytes"}'
+make -s -C "$src" O="$obj" $ARCH_KMAKE -j"$(nproc)" "$ARCH_TARGET"
+ls -l "$obj/$ARCH_IMAGE" | awk '{print "build-kernel: " $NF " " $5 " bytes"}'

@@ -1,37 +1,44 @@
 #!/usr/bin/env bash
-# Build the cma kselftests statically, once per ABI of the architecture.
+# Build the cma kselftests statically for every ABI of the architecture,
+# with the selftests' own Makefile, and install them as kselftest does.
 # usage: build-tests.sh ARCH SRC HDRS OUTDIR  (HDRS: installed uapi headers)
-# Binaries land in OUTDIR/<abi>/; the same binaries serve the patched and
-# the stock kernel. Incremental: lib.mk rebuilds what changed, and a program
-# whose source is gone is removed so that no stale binary runs.
+# OUTDIR gets the install tree (kselftest-list.txt, cma/<prog>_<suffix>,
+# cma/settings), OUTDIR.obj the objects; the same binaries serve the patched
+# and the stock kernel. Incremental: lib.mk rebuilds what changed, and the
+# install tree is written afresh, so that no stale program runs. Fails when
+# an ABI of the arch file's ARCH_ABIS got no program.
 set -euo pipefail
-arch=$1 src=$2 hdrs=$3 out=$(realpath -m "$4")
-
-case "$arch" in
-x86_64) abis=("x86_64:gcc -m64" "i386:gcc -m32" "x32:gcc -mx32") ;;
-ppc64)  abis=("ppc64:powerpc64-linux-gnu-gcc" "ppc32:powerpc-linux-gnu-gcc") ;;
-*) echo "build-tests: unknown ARCH $arch" >&2; exit 1 ;;
-esac
+arch=$1 src=$2 hdrs=$(realpath "$3") out=$(realpath -m "$4")
+top=$(cd "$(dirname "$0")/.." && pwd)
+. "$top/scripts/kernel.sh"
+arch_load "$arch"
+obj=$out.obj
 
 # lib.mk does not know the programs depend on the uapi headers: when
-# make headers changed any, build every ABI afresh.
-stamp=$out/.headers-stamp
+# make headers changed any, build every program afresh.
+stamp=$obj/.headers-stamp
 if [ -e "$stamp" ] && [ -n "$(find "$hdrs" -newer "$stamp" -print -quit)" ]; then
-	rm -rf "$out"/*/
+	rm -rf "$obj"
 fi
-mkdir -p "$out"
-
-for entry in "${abis[@]}"; do
-	abi=${entry%%:*} cc=${entry#*:}
-	mkdir -p "$out/$abi"
-	# KHDR_INCLUDES: the uapi headers of the tree under test, not the host's.
-	make -s -C "$src/tools/testing/selftests/cma" OUTPUT="$out/$abi" \
-		CC="$cc -static" KHDR_INCLUDES="-isystem $hdrs" \
-		>"$out/$abi.log" 2>&1 || { cat "$out/$abi.log" >&2; exit 1; }
-	grep -i 'warning' "$out/$abi.log" >&2 || true
-	for prog in "$out/$abi"/*; do
-		[ -e "$src/tools/testing/selftests/cma/$(basename "$prog").c" ] || rm -rf "$prog"
-	done
-done
+mkdir -p "$obj"
+rm -rf "$out"
+# KHDR_INCLUDES: the uapi headers of the tree under test, not the host's.
+# USERLDFLAGS=-static: the guest has no libc.
+make -s -C "$src/tools/testing/selftests" TARGETS=cma O="$obj" \
+	$ARCH_SELFTESTS_MAKE KHDR_INCLUDES="-isystem $hdrs" USERLDFLAGS=-static \
+	install INSTALL_PATH="$out" >"$obj/build.log" 2>&1 ||
+	{ cat "$obj/build.log" >&2; exit 1; }
+grep -i 'warning' "$obj/build.log" | awk '!seen[$0]++' >&2 || true
 touch "$stamp"
-echo "build-tests: $(ls "$out"/*/ | grep -vc ':\|^$') program(s) for ${abis[*]%%:*}"
+
+counts=() rc=0
+for abi in $ARCH_ABIS; do
+	n=$(grep -c "^cma:.*_${abi#*:}\$" "$out/kselftest-list.txt" || true)
+	counts+=("${abi%%:*} $n")
+	if [ "$n" = 0 ]; then
+		echo "build-tests: no program for the ${abi%%:*} ABI (<prog>_${abi#*:}): see $obj/build.log" >&2
+		rc=1
+	fi
+done
+echo "build-tests: $arch, programs per ABI: $(IFS=,; echo "${counts[*]}" | sed 's/,/, /g')"
+exit "$rc"

@@ -2,18 +2,19 @@
 # Check for (and, as root, install) the Debian bookworm packages crossmem uses.
 # usage: deps.sh [--print]   (--print: only print the apt-get line)
 set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+. "$top/scripts/kernel.sh"
+# What every architecture needs; each arch file adds its own ARCH_PACKAGES.
 packages=(
 	linux-source-6.12 xz-utils
 	make gcc libc6-dev bc flex bison libelf-dev libssl-dev cpio kmod rsync
 	python3 python3-ply python3-git perl procps
-	# gcc-12-multilib, not gcc-multilib: the latter conflicts with the
-	# powerpc cross compilers; our own uapi headers provide <asm/...>.
-	gcc-12-multilib libc6-dev-x32
-	qemu-system-x86 busybox-static
-	gcc-powerpc64-linux-gnu gcc-powerpc-linux-gnu libc6-dev-ppc64-cross
-	libc6-dev-powerpc-cross qemu-system-ppc
 	gnuplot-nox
 )
+for arch in $(arch_list); do
+	arch_load "$arch"
+	packages+=($ARCH_PACKAGES)
+done
 line="apt-get install -y --no-install-recommends ${packages[*]}"
 if [ "${1:-}" = "--print" ]; then
 	echo "$line"

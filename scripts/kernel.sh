@@ -1,28 +1,55 @@
-# Sourced by the scripts that build or boot a kernel: what depends on the
-# architecture and on the configuration flavour, in one place.
+# Sourced by the scripts that build, test or boot a kernel. What depends on
+# the architecture is in arch/<arch>.conf, one declarative file each.
 
-# kernel_arch ARCH: sets kmake (make's arguments), image (the boot image,
-# relative to the object directory) and target (the make target for it).
-kernel_arch() {
-	case "$1" in
-	x86_64) kmake=(ARCH=x86_64) image=arch/x86/boot/bzImage target=bzImage ;;
-	ppc64)  kmake=(ARCH=powerpc CROSS_COMPILE=powerpc64-linux-gnu-) image=vmlinux target=vmlinux ;;
-	*) echo "unknown ARCH $1 (x86_64 or ppc64)" >&2; return 1 ;;
-	esac
+arch_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")/../arch" && pwd)
+config_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")/../config" && pwd)
+
+# What every arch/<arch>.conf sets (ARCH_BUSYBOX may be empty).
+arch_vars=(ARCH_KMAKE ARCH_IMAGE ARCH_TARGET
+	   ARCH_CONFIG_DEBUG ARCH_CONFIG_RELEASE ARCH_CONFIG_BENCH
+	   ARCH_QEMU ARCH_QEMU_ARGS ARCH_CPU_CHECK ARCH_CPU_BENCH
+	   ARCH_CONSOLE ARCH_TEST_PORT ARCH_CC ARCH_BUSYBOX
+	   ARCH_ABIS ARCH_SELFTESTS_MAKE ARCH_PACKAGES)
+
+# arch_list: the architectures that have a file, one per line.
+arch_list() {
+	local f
+	for f in "$arch_dir"/*.conf; do
+		basename "$f" .conf
+	done
+}
+
+# arch_load ARCH: set the ARCH_* variables from arch/ARCH.conf, and
+# ARCH_NAME to ARCH.
+arch_load() {
+	local conf=$arch_dir/$1.conf v
+	if [ -z "$1" ] || [ ! -f "$conf" ]; then
+		echo "unknown architecture '$1' (there are: $(arch_list | xargs))" >&2
+		return 1
+	fi
+	unset "${!ARCH_@}"
+	. "$conf" || return 1
+	for v in "${arch_vars[@]}"; do
+		if [ -z "${!v+set}" ]; then
+			echo "${conf#"$arch_dir"/../}: $v is not set" >&2
+			return 1
+		fi
+	done
+	ARCH_NAME=$1
 }
 
 # kernel_frags ARCH FLAVOUR: sets frags, the config fragments merged onto
 # tinyconfig (absolute paths). FLAVOUR: debug (make check), release, bench.
 kernel_frags() {
-	local dir
-	dir=$(cd "$(dirname "${BASH_SOURCE[0]}")/../config" && pwd)
-	frags=("$dir/common.config" "$dir/$1.config")
-	case "$2" in
-	debug)
-		frags+=("$dir/debug.config")
-		if [ -f "$dir/debug-$1.config" ]; then frags+=("$dir/debug-$1.config"); fi ;;
-	bench) frags+=("$dir/bench.config") ;;
-	release) ;;
-	*) echo "unknown configuration flavour $2" >&2; return 1 ;;
-	esac
+	local list f
+	arch_load "$1" || return 1
+	list=ARCH_CONFIG_${2^^}
+	if [[ ! "$2" =~ ^[a-z]+$ ]] || [ -z "${!list+set}" ]; then
+		echo "unknown configuration flavour $2 (debug, release or bench)" >&2
+		return 1
+	fi
+	frags=()
+	for f in ${!list}; do
+		frags+=("$config_dir/$f.config")
+	done
 }

@@ -3,11 +3,16 @@
 
 usage: report.py CONSOLE_LOG TEST_LOG [--status {ok,timeout,error}] [--label L]
 
-The test log holds what guest/init wrote to the test port: "crossmem: BEGIN
-abi/prog" ... TAP from the program ... "crossmem: END abi/prog exit=N", and
-"crossmem: DONE" at the end. The console log holds the kernel's messages and
-is searched for splats. Prints one line per test and a closing
-"N passed, N failed" line; exits 1 when anything went wrong.
+The test log holds what guest/init wrote to the test port: kselftest TAP as
+kselftest/runner.sh prints it ("TAP version 13", "1..N", then for each
+program "# selftests: cma: PROG", the program's own TAP behind "# ", and
+"ok N selftests: cma: PROG", "... # SKIP", "not ok N ... # TIMEOUT S
+seconds" or "not ok N ... # exit=RC"). Every test case of a program's own
+TAP ("# ok 3 peer.read", "# not ok ...", "# ok 5 ... # SKIP why") counts;
+a program that prints none counts as one test. The console log holds the
+kernel's messages and is searched for splats. Prints one line per test and
+a closing "N passed, N failed[, N skipped]" line; exits 1 when anything
+went wrong.
 """
 import argparse
 import re
@@ -32,9 +37,15 @@ SPLATS = [
     ]
 ]
 
-BEGIN = re.compile(r"crossmem: BEGIN (\S+)")
-END = re.compile(r"crossmem: END (\S+) (exit|signal)=(\d+)")
-TAP = re.compile(r"^(not ok|ok) \d+ (.*?)(?:\s+#\s*(SKIP|skip|TODO|todo)\b(.*))?$")
+# Top-level TAP of guest/init, as kselftest/runner.sh prints it.
+PLAN = re.compile(r"^1\.\.(\d+)$")
+HEADER = re.compile(r"^# selftests: (\S+): (\S+)$")
+RESULT = re.compile(r"^(not ok|ok) (\d+) selftests: (\S+): (\S+)(?: # (.*))?$")
+# A program's own TAP, behind runner.sh's "# " prefix.
+NESTED_PLAN = re.compile(r"^# 1\.\.(\d+)$")
+NESTED = re.compile(r"^(not ok|ok) \d+ (.*?)(?:\s+#\s*(SKIP|skip|TODO|todo)\b(.*))?$")
+TIMEOUT = re.compile(r"TIMEOUT (\d+) seconds")
+EXIT = re.compile(r"exit=(\d+)")
 
 
 def splats(console):
@@ -48,48 +59,82 @@ def splats(console):
 
 
 def parse_tests(text):
-    """Return (results, problems, done): results is [(name, result, why)]."""
+    """Parse the kselftest TAP of a guest's whole run.
+
+    Returns (results, problems, done): results is [(prog, test, result,
+    why)] with result PASS, FAIL or SKIP, one per test case of a program
+    that prints its own TAP (the kselftest harness does), or one for the
+    program itself when it prints none; problems is [(prog, text)] (prog
+    None for the run as a whole); done tells whether every program of the
+    plan reported.
+    """
     results, problems = [], []
-    prog, tapped, done = None, False, False
+    plan, reported = None, 0
+    prog, nested, nested_plan = None, [], None
     for raw in text.splitlines():
         line = raw.rstrip("\r")
-        m = BEGIN.search(line)
+        m = PLAN.match(line)
+        if m and plan is None:
+            plan = int(m.group(1))
+            continue
+        m = HEADER.match(line)
         if m:
             if prog:
-                problems.append(f"{prog}: no END marker (the program died?)")
-            prog, tapped = m.group(1), False
+                problems.append((prog, "no result (the program died?)"))
+                results.extend(nested)
+            prog, nested, nested_plan = m.group(2), [], None
             continue
-        m = END.search(line)
+        m = RESULT.match(line)
         if m:
-            name, kind, val = m.group(1), m.group(2), int(m.group(3))
-            if kind == "signal":
-                problems.append(f"{name}: killed by signal {val}")
-            elif val != 0 and not any(r[0].startswith(name + ":") and r[1] == "FAIL"
-                                      for r in results):
-                problems.append(f"{name}: exit status {val}")
-            elif not tapped:
-                problems.append(f"{name}: printed no test result")
-            prog = None
-            continue
-        if "crossmem: DONE" in line:
-            done = True
+            status, name, directive = m.group(1), m.group(4), m.group(5) or ""
+            reported += 1
+            if prog and name != prog:
+                problems.append((prog, "no result (the program died?)"))
+                results.extend(nested)
+                nested, nested_plan = [], None
+            results.extend(nested)
+            fails = sum(1 for r in nested if r[2] == "FAIL")
+            t = TIMEOUT.search(directive)
+            e = EXIT.search(directive)
+            rc = int(e.group(1)) if e else None
+            if t:
+                problems.append((name, f"timed out after {t.group(1)} s"))
+            elif rc is not None and rc > 128:
+                problems.append((name, f"killed by signal {rc - 128}"))
+            elif status == "not ok" and not fails:
+                problems.append((name, f"failed ({directive})" if directive
+                                 else "failed"))
+            elif not nested:
+                skip = directive.upper().startswith("SKIP")
+                results.append((name, "", "SKIP" if skip else "PASS", ""))
+            elif nested_plan is not None and nested_plan != len(nested):
+                problems.append((name, f"planned {nested_plan} tests, "
+                                 f"reported {len(nested)}"))
+            prog, nested, nested_plan = None, [], None
             continue
         if prog is None:
             continue
-        m = TAP.match(line.strip())
+        m = NESTED_PLAN.match(line)
+        if m:
+            nested_plan = int(m.group(1))
+            continue
+        if not line.startswith("# "):
+            continue
+        m = NESTED.match(line[2:].strip())
         if not m:
             continue
-        tapped = True
         status, tname, directive, why = m.groups()
-        name = f"{prog}: {tname.strip()}"
+        tname = tname.strip()
         if directive and directive.lower() == "skip":
-            results.append((name, "SKIP", (why or "").strip()))
+            nested.append((prog, tname, "SKIP", (why or "").strip()))
         elif status == "ok" or (directive and directive.lower() == "todo"):
-            results.append((name, "PASS", ""))
+            nested.append((prog, tname, "PASS", ""))
         else:
-            results.append((name, "FAIL", ""))
+            nested.append((prog, tname, "FAIL", ""))
     if prog:
-        problems.append(f"{prog}: no END marker (the guest died or timed out in it)")
+        problems.append((prog, "no result (the guest died or timed out in it)"))
+        results.extend(nested)
+    done = plan is not None and reported >= plan
     return results, problems, done
 
 
@@ -109,26 +154,31 @@ def main():
             return ""
 
     console, tests = slurp(args.console), slurp(args.tests)
-    results, problems, done = parse_tests(tests)
+    results, prog_problems, done = parse_tests(tests)
+    # Names carry the guest's label (arch/ABI): the programs' own names
+    # (process_vm_test_64) are the same on every architecture.
+    where = f"{args.label}/" if args.label else ""
     label = f"{args.label}: " if args.label else ""
 
-    for name, result, why in results:
+    for prog, test, result, why in results:
+        name = f"{where}{prog}" + (f": {test}" if test else "")
         print(f"{result} {name}" + (f" ({why})" if why else ""))
 
+    problems = [f"{where}{prog}: {text}" for prog, text in prog_problems]
     if args.status == "timeout":
-        problems.append("the guest timed out")
+        problems.append(f"{label}the guest timed out")
     elif args.status == "error":
-        problems.append("QEMU failed")
+        problems.append(f"{label}QEMU failed")
     if not done and args.status == "ok":
-        problems.append("the guest stopped before the tests finished")
+        problems.append(f"{label}the guest stopped before the tests finished")
     for name, line in splats(console):
-        problems.append(f"kernel {name}: {line}")
+        problems.append(f"{label}kernel {name}: {line}")
     if not results:
-        problems.append("no test ran")
+        problems.append(f"{label}no test ran")
 
-    passed = sum(1 for r in results if r[1] == "PASS")
-    failed = sum(1 for r in results if r[1] == "FAIL")
-    skipped = sum(1 for r in results if r[1] == "SKIP")
+    passed = sum(1 for r in results if r[2] == "PASS")
+    failed = sum(1 for r in results if r[2] == "FAIL")
+    skipped = sum(1 for r in results if r[2] == "SKIP")
     for p in problems:
         print(f"ERROR {p}")
     # Problems outside any single test (a splat, a crash) count as failures
