@@ -12,9 +12,9 @@ all: help
 
 help:
 	@echo "make check    build, boot under QEMU, run the cma kselftests (the test command)"
-	@echo "make run      build, boot, and show a 64 MiB process_vm_readv transfer"
+	@echo "make run      build, boot, and receive 64 MiB three ways: shared memory, process_vm_readv, vmsplice move"
 	@echo "make shell    boot the same guest into a busybox shell"
-	@echo "make bench    build stock and patched release kernels, benchmark both (build/bench/results.md)"
+	@echo "make bench    build stock and patched release kernels, benchmark both (doc/results.md, doc/bench.png)"
 	@echo "make tree     create or refresh build/linux from patches/"
 	@echo "make export   write build/linux's commits back to patches/"
 	@echo "make deps     install (as root) or print the Debian packages needed"

@@ -8,8 +8,12 @@
 # Environment:
 #   BENCH_STOCK_IMAGE, BENCH_PATCHED_IMAGE  use these bzImages instead of
 #                 building (either or both; for testing the pipeline)
-#   BENCH_ROUNDS  boots per kernel, alternating stock and patched; the samples
-#                 of every round are pooled (default 2)
+#   BENCH_ROUNDS  boots per kernel: each round boots both kernels, in an
+#                 order drawn at random per round (the first boot of a pair
+#                 read up to 25% slower in one run; random order keeps any
+#                 such drift from favouring one kernel); the samples of
+#                 every round are pooled (default 2)
+#   BENCH_SEED    seed of that order (default: random; printed)
 #   BENCH_REPS    samples per row and boot (default 5: 10 per kernel)
 #   BENCH_MIN_MS  minimum duration of one sample in ms (default 20)
 #   BENCH_MAX_MB  largest size in MiB (default 64)
@@ -86,11 +90,16 @@ TESTS= "$top/scripts/initramfs.sh" "$arch" "$out/tests" "$out/initramfs.cpio"
 append="tsc_early_khz=$tsc_khz tsc=reliable clocksource=tsc"
 append="$append cma_bench_reps=$reps cma_bench_min_ms=$min_ms cma_bench_max_mb=$max_mb"
 
-# ---- boot: stock, patched, stock, patched, ... ------------------------------
+# ---- boot: both kernels per round, in random order ---------------------------
 rm -rf "$out/logs"
 runs=()
+seed=${BENCH_SEED:-$RANDOM}
+RANDOM=$seed
+echo "bench: boot order seed $seed (BENCH_SEED=$seed repeats it)"
 for ((r = 1; r <= rounds; r++)); do
-	for kernel in stock patched; do
+	order="stock patched"
+	[ $((RANDOM % 2)) = 1 ] && order="patched stock"
+	for kernel in $order; do
 		image=$stock_image
 		[ "$kernel" = patched ] && image=$patched_image
 		logs=$out/logs/$kernel-$r
@@ -127,12 +136,21 @@ for ((r = 1; r <= rounds; r++)); do
 done
 
 # ---- results ----------------------------------------------------------------
+cmdline="make bench"
+for v in BENCH_ROUNDS BENCH_REPS BENCH_MIN_MS BENCH_MAX_MB; do
+	[ -n "${!v:-}" ] && cmdline="$cmdline $v=${!v}"
+done
 python3 bench/results.py --out "$out" --tsc-khz "$tsc_khz" \
-	--stock-image "$stock_image" --patched-image "$patched_image" "${runs[@]}"
+	--stock-image "${stock_image#"$top"/}" --patched-image "${patched_image#"$top"/}" \
+	--command "$cmdline" --cpu "$ARCH_CPU_BENCH" --seed "$seed" "${runs[@]}"
 if command -v gnuplot >/dev/null; then
 	gnuplot -e "dir='$out'; out='$out/bench.png'" bench/plot.gp 2>"$out/gnuplot.log" ||
 		{ cat "$out/gnuplot.log" >&2; echo "bench: gnuplot failed" >&2; exit 1; }
 	grep -v '^\s*$' "$out/gnuplot.log" | grep -iv 'no valid points\|skipping data file' >&2 || true
 fi
-echo "bench: results in ${out#"$top"/}/results.md, plot in ${out#"$top"/}/bench.png," \
+# The tables and the plot are part of the repository: doc/results.md is
+# what the README and the cover letter quote.
+cp "$out/results.md" "$top/doc/results.md"
+[ -f "$out/bench.png" ] && cp "$out/bench.png" "$top/doc/bench.png"
+echo "bench: results in doc/results.md and doc/bench.png (also ${out#"$top"/}/)," \
 	"guest logs in ${out#"$top"/}/logs/ ($(( $(date +%s) - t_start )) s in all)"

@@ -94,6 +94,13 @@ prepare_arch() {
 	flock 9
 	hdrobj=$top/build/obj-$arch-headers
 	make -s -C build/linux O="$hdrobj" $ARCH_KMAKE headers >/dev/null
+	# Where lib.mk looks by default, so that on the host a plain
+	# make -C build/linux/tools/testing/selftests TARGETS=cma builds every
+	# ABI too. Copied, not made there: an in-tree make headers also
+	# writes arch/*/include/generated, which stops every O= build.
+	if [ "$arch" = "$(uname -m)" ]; then
+		rsync -a "$hdrobj/usr/include/" build/linux/usr/include/
+	fi
 	"$top/scripts/build-tests.sh" "$arch" "$top/build/linux" "$hdrobj/usr/include" "build/tests/$arch"
 	"$top/scripts/initramfs.sh" "$arch" "build/tests/$arch" "$(initrd_of "$arch")"
 }

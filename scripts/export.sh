@@ -11,12 +11,15 @@ patches=$top/patches
 if [ -n "$(git -C "$tree" status --porcelain --untracked-files=no)" ]; then
 	echo "export: note: build/linux has uncommitted changes; only commits are exported" >&2
 fi
+# The posting's version, as b4 prep counts them: bump it when a new
+# version goes out, and add a "Changes since" section to the cover letter.
+version=3
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 git -C "$tree" -c core.abbrev=12 -c diff.renames=true -c diff.algorithm=myers \
 	-c format.signature= -c diff.noprefix=false -c diff.mnemonicPrefix=false \
 	format-patch -q --zero-commit --no-signature --no-cover-letter \
-	--no-base --numbered -o "$tmp" base..HEAD
+	--no-base --numbered --subject-prefix="PATCH v$version" -o "$tmp" base..HEAD
 find "$patches" -maxdepth 1 -name '[0-9][0-9][0-9][0-9]-*.patch' \
 	! -name '0000-cover-letter.patch' -delete
 cp "$tmp"/*.patch "$patches"/ 2>/dev/null || true
