@@ -64,17 +64,10 @@ for img in "$stock_image" "$patched_image"; do
 	[ -f "$img" ] || { echo "bench: no kernel image $img" >&2; exit 1; }
 done
 
-# ---- the guest clock: the host's TSC rate ----------------------------------
-# Under TCG the guest's rdtsc reads the host's TSC, but the guest cannot
-# calibrate it reliably and, finding the TSCs "unsynchronized", falls back to
-# jiffies. Tell it the rate and that the TSC is reliable.
-if [ -z "${BENCH_TSC_KHZ:-}" ]; then
-	gcc -O2 -Wall -o "$out/tsc-khz" "$top/bench/tsc_khz.c"
-	tsc_khz=$("$out/tsc-khz")
-else
-	tsc_khz=$BENCH_TSC_KHZ
-fi
-echo "bench: host TSC $tsc_khz kHz"
+# ---- the guest clock (ARCH_CLOCK: the host's TSC rate on x86) ---------------
+clock=$(measure_clock_append)
+tsc_khz=$(sed -n 's/.*tsc_early_khz=\([0-9]*\).*/\1/p' <<<"$clock")
+echo "bench: guest clock: ${clock:-its own}"
 
 # ---- the guest program and its initramfs ------------------------------------
 # In check mode the guest init runs the programs of a kselftest install tree
@@ -87,7 +80,7 @@ echo "timeout=$limit" >"$out/tests/bench/settings"
 echo "bench:cma_bench" >"$out/tests/kselftest-list.txt"
 TESTS= "$top/scripts/initramfs.sh" "$arch" "$out/tests" "$out/initramfs.cpio"
 
-append="tsc_early_khz=$tsc_khz tsc=reliable clocksource=tsc"
+append="$clock"
 append="$append cma_bench_reps=$reps cma_bench_min_ms=$min_ms cma_bench_max_mb=$max_mb"
 
 # ---- boot: both kernels per round, in random order ---------------------------

@@ -7,7 +7,7 @@ config_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")/../config" && pwd)
 # What every arch/<arch>.conf sets (ARCH_BUSYBOX may be empty).
 arch_vars=(ARCH_KMAKE ARCH_IMAGE ARCH_TARGET
 	   ARCH_CONFIG_DEBUG ARCH_CONFIG_RELEASE ARCH_CONFIG_BENCH
-	   ARCH_QEMU ARCH_QEMU_ARGS ARCH_CPU_CHECK ARCH_CPU_BENCH
+	   ARCH_QEMU ARCH_QEMU_ARGS ARCH_CPU_CHECK ARCH_CPU_BENCH ARCH_CLOCK
 	   ARCH_CONSOLE ARCH_TEST_PORT ARCH_CC ARCH_BUSYBOX
 	   ARCH_ABIS ARCH_SELFTESTS_MAKE ARCH_PACKAGES)
 
@@ -52,4 +52,20 @@ kernel_frags() {
 	for f in ${!list}; do
 		frags+=("$config_dir/$f.config")
 	done
+}
+
+# measure_clock_append: the kernel parameters that give a measuring guest
+# of the loaded architecture a usable clock (ARCH_CLOCK), on stdout.
+# BENCH_TSC_KHZ overrides the host TSC rate measured here.
+measure_clock_append() {
+	local dir khz
+	[ "$ARCH_CLOCK" = tsc ] || return 0
+	khz=${BENCH_TSC_KHZ:-}
+	if [ -z "$khz" ]; then
+		dir=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+		mkdir -p "$dir/build"
+		gcc -O2 -Wall -o "$dir/build/tsc-khz" "$dir/bench/tsc_khz.c" || return 1
+		khz=$("$dir/build/tsc-khz") || return 1
+	fi
+	echo "tsc_early_khz=$khz tsc=reliable clocksource=tsc"
 }
