@@ -77,11 +77,46 @@
  * MB/s of the vmsplice() call alone. Without a SPLICE_F_MOVE reader a gift
  * must cost what a plain vmsplice() costs: nothing moves.
  *
+ * reduce rows (4k pages, iov=1, last): PROCESS_VM_REDUCE against what
+ * userspace does without it, both in the same boot. kind reduce-<op>-<type>
+ * for sum-f64, sum-s32, max-f32 and bxor-u64; the measuring process's
+ * local vector of size bytes accumulates the peer's vector of the same
+ * size (local = local OP remote), two ways:
+ *   reduce       process_vm_readv(PROCESS_VM_REDUCE_FLAGS(op, type)), one
+ *                call: the kernel combines the remote elements into the
+ *                local ones
+ *   readv+loop   process_vm_readv() of the remote vector into a scratch
+ *                buffer, chunk bytes at a time (256 KiB, so that the
+ *                scratch stays in the cache, as an MPI library's
+ *                pipelined reduce keeps it), each chunk followed by a
+ *                userspace loop over it: gcc -O3 for the loops alone,
+ *                vectorised (SSE2 on x86_64: the guest CPU is qemu64, no
+ *                -march), MAX with the kernel's NaN rule
+ *                (s > d || (isnan(d) && !isnan(s))) ? s : d
+ * The kernel is probed first (process_vm_readv(getpid(), NULL, 1, NULL, 1,
+ * PROCESS_VM_REDUCE_FLAGS(op, type)): EFAULT if it has the operation,
+ * EINVAL if not); without it a BENCH-SKIP line replaces the rows. min, med,
+ * max and samples are the reduce's MB/s (bytes of the local vector per
+ * second), loop_* the readv+loop's; the samples are taken in pairs, one of
+ * each way, the order alternating from pair to pair, and ratio_samples are
+ * the pairs' reduce/loop ratios. calls, loop_calls: process_vm_readv()
+ * calls per operation. Once per row, before the samples and not timed,
+ * both ways start from the same local vector and must leave identical
+ * bytes ("check=ok"; else BENCH-ERROR with the first differing element,
+ * and exit). Bytes touched per byte reduced ("bytes", "loop_bytes"):
+ * reduce 3 (remote read, local read, local write), readv+loop 5 (remote
+ * read, scratch write, then scratch read, local read, local write).
+ *
  * Knobs, as environment variables (the kernel hands "key=value" boot
  * parameters it does not know to init, which passes them on):
  *   cma_bench_reps=7      samples per row
  *   cma_bench_min_ms=20   minimum duration of one sample
  *   cma_bench_max_mb=64   skip sizes above this many MiB
+ *   cma_bench_reduce=1    0: no reduce rows; loop: the readv+loop way
+ *                         alone, even on a kernel without the flag (to try
+ *                         the userspace side anywhere)
+ *   cma_bench_reduce_chunk_kb=256   the readv+loop's scratch buffer
+ *   cma_bench_rows=all    reduce: the reduce rows alone (a quick try)
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -98,6 +133,32 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#if defined(__has_include)
+#if __has_include(<linux/process_vm.h>)
+#include <linux/process_vm.h>
+#endif
+#endif
+
+/* PROCESS_VM_REDUCE, for a build without the series' uapi header. */
+#ifndef PROCESS_VM_REDUCE
+#define PROCESS_VM_REDUCE	(1UL << 2)
+#endif
+#ifndef PROCESS_VM_REDUCE_FLAGS
+#define PROCESS_VM_REDUCE_FLAGS(op, type) \
+	(PROCESS_VM_REDUCE | (unsigned long)(op) << 8 | (unsigned long)(type) << 16)
+#endif
+#ifndef PROCESS_VM_OP_SUM
+#define PROCESS_VM_OP_SUM	1
+#define PROCESS_VM_OP_MAX	4
+#define PROCESS_VM_OP_BXOR	7
+#endif
+#ifndef PROCESS_VM_TYPE_U8
+#define PROCESS_VM_TYPE_U8	2
+#define PROCESS_VM_TYPE_S32	5
+#define PROCESS_VM_TYPE_U64	8
+#define PROCESS_VM_TYPE_F32	9
+#define PROCESS_VM_TYPE_F64	10
+#endif
 
 #define MAXSIZE		(64UL << 20)
 #define HPAGE		(2UL << 20)
@@ -125,10 +186,11 @@ struct peer_info {
 /* The peer's commands. */
 struct cmd {
 	char op;		/* 's': one shm sample, 'v': vmsplice transfers,
+				   'r': fill the reduce rows' remote vector,
 				   'q': quit */
 	size_t size;
 	long iters;
-	int vkind;		/* 'v': one of VK_* */
+	int vkind;		/* 'v': one of VK_*; 'r': the redops[] index */
 	int verify;		/* 'v': check the data after the last transfer */
 };
 
@@ -251,6 +313,9 @@ static long check_seed(const char *p, size_t len, uint64_t seed)
 #define OFF_LDST	3
 #define OFF_SHM		6	/* the flags page; the data starts at 7 */
 #define OFF_PRIV	9
+#define OFF_RLOC0	11	/* the reduce rows' local vectors and scratch */
+#define OFF_RLOC1	13
+#define OFF_RSCR	15
 
 /* A private anonymous buffer of len bytes of the given kind, off pages past
  * a 2 MiB boundary. */
@@ -305,6 +370,182 @@ static const char *thp_state(long kb, size_t len)
 	if ((size_t)kb * 1024 >= len)
 		return "ok";
 	return kb ? "partial" : "none";
+}
+
+/* ---- the reduce rows' operations, data and userspace loops ---- */
+
+/*
+ * The userspace side the kernel's reduce is measured against: what an MPI
+ * library runs after process_vm_readv() into a scratch buffer, each loop
+ * twice. VECTORISE: -O3 for these loops alone (the rest of the bench stays
+ * -O2), so that gcc vectorises them: 16-byte SSE2 vectors on x86_64, the
+ * baseline qemu64 has, no -march (check with -fopt-info-vec: "loop
+ * vectorized" for each). SCALAR: -O2 without the vectoriser. On hardware
+ * the vector loop wins; under TCG (QEMU 7.2 runs every SSE instruction as a
+ * helper call) the scalar one was faster for all but max-f32. Each row uses
+ * the faster of the two in this boot, measured per operation before its
+ * rows (loop= on the BENCH line): the baseline is the best userspace gets
+ * here, not a straw man. restrict spares the alias checks.
+ */
+#ifndef VECTORISE
+#define VECTORISE __attribute__((optimize("O3")))
+#endif
+#define SCALAR __attribute__((optimize("O2", "no-tree-vectorize")))
+
+#define REDUCE_LOOP(name, T, body)						\
+static VECTORISE void vector_##name(void *restrict dv, const void *restrict sv, \
+				    size_t len)					\
+{										\
+	T *restrict d = dv;							\
+	const T *restrict s = sv;						\
+										\
+	for (size_t i = 0; i < len / sizeof(T); i++) {				\
+		body;								\
+	}									\
+}										\
+static SCALAR void scalar_##name(void *restrict dv, const void *restrict sv,	\
+				 size_t len)					\
+{										\
+	T *restrict d = dv;							\
+	const T *restrict s = sv;						\
+										\
+	for (size_t i = 0; i < len / sizeof(T); i++) {				\
+		body;								\
+	}									\
+}
+
+REDUCE_LOOP(sum_f64, double, d[i] += s[i])
+/* Wrapping, as the kernel's (unsigned arithmetic: no undefined behaviour). */
+REDUCE_LOOP(sum_s32, int32_t, d[i] = (int32_t)((uint32_t)d[i] + (uint32_t)s[i]))
+/* The kernel's rule, (s > d || (isnan(d) && !isnan(s))) ? s : d, without
+ * branches. */
+REDUCE_LOOP(max_f32, float,
+	    float a = s[i]; float b = d[i];
+	    d[i] = ((a > b) | ((b != b) & (a == a))) ? a : b)
+REDUCE_LOOP(bxor_u64, uint64_t, d[i] ^= s[i])
+
+typedef void (*loop_fn)(void *restrict d, const void *restrict s, size_t len);
+
+struct redop {
+	const char *kind;	/* the rows' kind */
+	int op, type, esize;
+	loop_fn loop[2];	/* the vector loop, the scalar one */
+};
+
+static const struct redop redops[] = {
+	{ "reduce-sum-f64", PROCESS_VM_OP_SUM, PROCESS_VM_TYPE_F64, 8,
+	  { vector_sum_f64, scalar_sum_f64 } },
+	{ "reduce-sum-s32", PROCESS_VM_OP_SUM, PROCESS_VM_TYPE_S32, 4,
+	  { vector_sum_s32, scalar_sum_s32 } },
+	{ "reduce-max-f32", PROCESS_VM_OP_MAX, PROCESS_VM_TYPE_F32, 4,
+	  { vector_max_f32, scalar_max_f32 } },
+	{ "reduce-bxor-u64", PROCESS_VM_OP_BXOR, PROCESS_VM_TYPE_U64, 8,
+	  { vector_bxor_u64, scalar_bxor_u64 } },
+};
+static const char *const loop_name[2] = { "vector", "scalar" };
+#define NREDOPS (sizeof(redops) / sizeof(redops[0]))
+
+/*
+ * The reduce rows' sizes: 4 KiB to 64 MiB, without the 2 and 16 MiB of the
+ * other rows: the rows add at most about 40% to a round of make bench
+ * (they run on the patched kernel only; 64 MiB, in cache on no machine,
+ * costs the most).
+ */
+static const size_t rsizes[] = {
+	4UL << 10, 64UL << 10, 1UL << 20, 64UL << 20,
+};
+#define NRSIZES (sizeof(rsizes) / sizeof(rsizes[0]))
+
+#define RPERIOD	(64UL << 10)	/* bytes of a vector generated one by one */
+
+static uint64_t mix(uint64_t x)
+{
+	x += 0x9e3779b97f4a7c15ULL;
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+	return x ^ (x >> 31);
+}
+
+/*
+ * Element i of a reduce row's vector (side 0: the peer's, 1: the local
+ * one's starting value), stored at element index at of p. Floats are small
+ * integers: sums stay exact and far from overflow however many times the
+ * samples add them up, and no denormal ever slows one way down. max-f32
+ * mixes in the cases the NaN rule decides: NaN on one side, on the other,
+ * on both (different payloads: the local one must stay), and -0 against +0
+ * both ways round (neither is greater: the local one stays).
+ */
+static void gen_elem(const struct redop *o, void *p, size_t at, uint64_t i, int side)
+{
+	uint64_t h = mix(i * 2 + side + ((uint64_t)o->type << 48));
+	uint32_t bits;
+	float f;
+
+	switch (o->type) {
+	case PROCESS_VM_TYPE_F64:
+		((double *)p)[at] = (double)((int)(h & 127) - 64);
+		break;
+	case PROCESS_VM_TYPE_S32:
+		((int32_t *)p)[at] = (int32_t)h;
+		break;
+	case PROCESS_VM_TYPE_U64:
+		((uint64_t *)p)[at] = h;
+		break;
+	case PROCESS_VM_TYPE_F32:
+		f = (float)((int)(h & 0xffff) - 32768);
+		switch (i % 16) {
+		case 3:		/* local NaN: the remote value wins */
+		case 7:		/* remote NaN: the local value stays */
+		case 11:	/* both NaN: the local one stays */
+			if ((i % 16 == 3 && side) || (i % 16 == 7 && !side) || i % 16 == 11) {
+				bits = 0x7fc00000u | (side + 1) | (uint32_t)(h & 0x3ff00);
+				memcpy(&f, &bits, 4);
+			}
+			break;
+		case 13:
+			f = side ? 0.0f : -0.0f;
+			break;
+		case 14:
+			f = side ? -0.0f : 0.0f;
+			break;
+		}
+		((float *)p)[at] = f;
+		break;
+	}
+}
+
+/* The index a filled vector's element e was generated from: see below. */
+static uint64_t gen_index(const struct redop *o, size_t e)
+{
+	size_t per = RPERIOD / o->esize, epp = 4096 / o->esize, pg = e / epp;
+
+	return e % epp == (pg * 13) % epp ? e : e % per;
+}
+
+/*
+ * len bytes of a reduce row's vector: the first RPERIOD bytes element by
+ * element, repeated after that (memcpy: element by element, 64 MiB take
+ * seconds under TCG), then one element per page regenerated from its own
+ * index, so that no two pages are alike: a kernel that combined the wrong
+ * pages would not go unnoticed.
+ */
+static void fill_reduce(const struct redop *o, char *p, size_t len, int side)
+{
+	size_t n = len / o->esize, per = RPERIOD / o->esize, epp = 4096 / o->esize;
+
+	for (size_t i = 0; i < n && i < per; i++)
+		gen_elem(o, p, i, i, side);
+	for (size_t done = RPERIOD; done < len;) {
+		size_t c = done < len - done ? done : len - done;
+
+		memcpy(p + done, p, c);
+		done += c;
+	}
+	for (size_t pg = per / epp; pg < len / 4096; pg++) {
+		size_t at = pg * epp + (pg * 13) % epp;
+
+		gen_elem(o, p, at, gen_index(o, at), side);
+	}
 }
 
 /* ---- the peer: owns the remote buffers and the receiving side of shm ---- */
@@ -383,7 +624,7 @@ static void peer(void)
 {
 	struct peer_info info;
 	struct cmd c;
-	char *priv;
+	char *priv, *rvec = NULL;
 
 	pin(1);
 
@@ -404,6 +645,15 @@ static void peer(void)
 		xread(to_peer[0], &c, sizeof(c));
 		if (c.op == 'q')
 			break;
+		if (c.op == 'r') {
+			/* The remote vector of the reduce rows of one operation:
+			 * allocated when the first such row comes. */
+			if (!rvec)
+				rvec = buffer(P4K, MAXSIZE, OFF_REMOTE);
+			fill_reduce(&redops[c.vkind], rvec, c.size, 0);
+			xwrite(from_peer[1], &rvec, sizeof(rvec));
+			continue;
+		}
 		if (c.op == 's') {
 			for (long i = 1; i <= c.iters; i++) {
 				spin_until(&shm->seq, i);
@@ -782,6 +1032,289 @@ static void measure(const struct row *r)
 	/* writev overwrote the peer's buffer with the same pattern: no refill. */
 }
 
+/* ---- the reduce rows ---- */
+
+static int reduce_mode = 1;
+static int rows_reduce_only;	/* cma_bench_rows=reduce */	/* cma_bench_reduce: 0 off, 1 on, 2 loop alone */
+static size_t rchunk = 256UL << 10;
+static char *rloc[2];		/* the local vectors: the reduce's, the loop's */
+static char *rscr;		/* the loop's scratch buffer, rchunk bytes */
+static char *rrem;		/* the peer's vector */
+static long rcalls;		/* process_vm_readv() calls of the last run */
+static int rloop;		/* the loop of the readv+loop way: 0 vector, 1 scalar */
+static double rloop_bw[2];	/* what each did in pick_loop() */
+
+/*
+ * 0 if this kernel reduces with op and type; else the errno of the probe:
+ * EINVAL on a kernel without PROCESS_VM_REDUCE (or without this operation).
+ * The NULL iovecs fault only once the flags have been accepted.
+ */
+static int reduce_probe(int op, int type)
+{
+	errno = 0;
+	if (process_vm_readv(getpid(), NULL, 1, NULL, 1, PROCESS_VM_REDUCE_FLAGS(op, type)) >= 0)
+		return -1;
+	return errno == EFAULT ? 0 : errno;
+}
+
+/* One reduce of size bytes into loc, the way the row's kind says: whole
+ * calls until done (a reduce may stop short, as a copy may). */
+static void reduce_once(const struct redop *o, char *loc, size_t size)
+{
+	unsigned long flags = PROCESS_VM_REDUCE_FLAGS(o->op, o->type);
+	size_t done = 0;
+
+	while (done < size) {
+		struct iovec l = { loc + done, size - done }, r = { rrem + done, size - done };
+		ssize_t n = process_vm_readv(peer_pid, &l, 1, &r, 1, flags);
+
+		if (n <= 0 || n % o->esize) {
+			fprintf(stderr, "cma_bench: %s of %zu bytes at %zu returned %zd\n",
+				o->kind, size - done, done, n);
+			if (n >= 0)
+				errno = EIO;
+			die("process_vm_readv(PROCESS_VM_REDUCE)");
+		}
+		done += n;
+		rcalls++;
+	}
+}
+
+/* The same without the flag: readv into the scratch buffer, rchunk bytes at
+ * a time, and the userspace loop over each chunk. */
+static void loop_once(const struct redop *o, char *loc, size_t size)
+{
+	for (size_t off = 0; off < size;) {
+		size_t len = size - off < rchunk ? size - off : rchunk, got = 0;
+
+		while (got < len) {
+			struct iovec l = { rscr + got, len - got }, r = { rrem + off + got, len - got };
+			ssize_t n = process_vm_readv(peer_pid, &l, 1, &r, 1, 0);
+
+			if (n <= 0) {
+				if (n == 0)
+					errno = EIO;
+				die("process_vm_readv (reduce rows' readv+loop)");
+			}
+			got += n;
+			rcalls++;
+		}
+		o->loop[rloop](loc + off, rscr, len);
+		off += len;
+	}
+}
+
+/* iters operations of one way (0: reduce, 1: readv+loop); returns seconds. */
+static double run_reduce(const struct redop *o, int way, size_t size, long iters)
+{
+	double t0 = now();
+
+	rcalls = 0;
+	for (long i = 0; i < iters; i++) {
+		if (way)
+			loop_once(o, rloc[1], size);
+		else
+			reduce_once(o, rloc[0], size);
+		asm volatile("" : : "r"(rloc[way]) : "memory");
+	}
+	return now() - t0;
+}
+
+/* Iterations of one way for a sample of at least min_sample, given the
+ * seconds t of one (warm-up) operation, as measure() does. */
+static long reduce_iters(const struct redop *o, int way, size_t size, double t)
+{
+	long iters = 1;
+
+	if (t < min_sample)
+		t = run_reduce(o, way, size, 1);
+	if (t < min_sample) {
+		iters = t > 0 ? (long)(min_sample / t) + 1 : 1000000;
+		if (iters > 1000000)
+			iters = 1000000;
+		t = run_reduce(o, way, size, iters);
+		if (t < min_sample)
+			iters = (long)(iters * (min_sample / (t > 0 ? t : 1e-9)) * 1.1) + 1;
+	}
+	return iters;
+}
+
+/*
+ * The faster of the two loops for the readv+loop way of an operation's
+ * rows: readv+loop of 1 MiB (or less, with a smaller cma_bench_max_mb),
+ * best of 3 each, alternating. Not a row's sample.
+ */
+static void pick_loop(const struct redop *o)
+{
+	size_t size = max_size < (1UL << 20) ? max_size : 1UL << 20;
+
+	fill_reduce(o, rloc[1], size, 1);
+	rloop_bw[0] = rloop_bw[1] = 0;
+	for (int i = 0; i < 6; i++) {
+		double t, bw;
+
+		rloop = (i & 1) ^ (i >> 1 & 1);
+		t = run_reduce(o, 1, size, 1);
+		bw = t > 0 ? size / t / 1e6 : 0;
+		if (bw > rloop_bw[rloop])
+			rloop_bw[rloop] = bw;
+	}
+	rloop = rloop_bw[1] > rloop_bw[0];
+}
+
+static void elem_hex(char *buf, size_t len, const struct redop *o, const void *p, size_t e)
+{
+	uint64_t v = 0;
+
+	memcpy(&v, (const char *)p + e * o->esize, o->esize);
+	snprintf(buf, len, "0x%0*llx", o->esize * 2, (unsigned long long)v);
+}
+
+/* The check: both ways from the same local vector, identical bytes after. */
+static void reduce_check(const struct redop *o, size_t size, double t[2])
+{
+	char a[24], b[24], init[24], rem[24];
+	uint64_t tmp[1];
+	size_t e;
+
+	fill_reduce(o, rloc[0], size, 1);
+	memcpy(rloc[1], rloc[0], size);
+	t[0] = reduce_mode == 1 ? run_reduce(o, 0, size, 1) : 0;
+	t[1] = run_reduce(o, 1, size, 1);
+	if (reduce_mode != 1 || !memcmp(rloc[0], rloc[1], size))
+		return;
+	for (e = 0; e < size / o->esize; e++)
+		if (memcmp(rloc[0] + e * o->esize, rloc[1] + e * o->esize, o->esize))
+			break;
+	elem_hex(a, sizeof(a), o, rloc[0], e);
+	elem_hex(b, sizeof(b), o, rloc[1], e);
+	gen_elem(o, tmp, 0, gen_index(o, e), 1);
+	elem_hex(init, sizeof(init), o, tmp, 0);
+	gen_elem(o, tmp, 0, gen_index(o, e), 0);
+	elem_hex(rem, sizeof(rem), o, tmp, 0);
+	printf("BENCH-ERROR %s data mismatch at size %zu, element %zu (byte %zu): "
+	       "reduce %s, readv+loop %s (local was %s, remote %s)\n",
+	       o->kind, size, e, e * o->esize, a, b, init, rem);
+	fflush(stdout);
+	exit(1);
+}
+
+static double median(double *v, int n)
+{
+	qsort(v, n, sizeof(double), cmp_double);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+/* The "min med max" fields of one series of samples. */
+static void series(char *buf, size_t len, const char *prefix, const double *v, int n,
+		   int prec)
+{
+	double sorted[MAXREPS], med;
+
+	memcpy(sorted, v, n * sizeof(double));
+	med = median(sorted, n);
+	snprintf(buf, len, "%smin=%.*f %smed=%.*f %smax=%.*f", prefix, prec, sorted[0],
+		 prefix, prec, med, prefix, prec, sorted[n - 1]);
+}
+
+static void measure_reduce(const struct redop *o, size_t size)
+{
+	double bw[2][MAXREPS], ratio[MAXREPS], t[2];
+	char s[3][MAXREPS * 16], st[3][160];
+	long iters[2], calls[2] = { 0, 0 };
+	int ways = reduce_mode == 1 ? 2 : 1;
+
+	reduce_check(o, size, t);
+	for (int w = 2 - ways; w < 2; w++)
+		iters[w] = reduce_iters(o, w, size, t[w]);
+	if (ways == 1)
+		iters[0] = 0;
+	for (int i = 0; i < reps; i++) {
+		for (int j = 0; j < 2; j++) {
+			/* The order alternates from pair to pair. */
+			int w = (i & 1) ^ j;
+
+			if (w == 0 && ways == 1)
+				continue;
+			t[w] = run_reduce(o, w, size, iters[w]);
+			calls[w] += rcalls;
+			bw[w][i] = (double)size * iters[w] / t[w] / 1e6;
+		}
+		ratio[i] = ways == 2 ? bw[0][i] / bw[1][i] : 0;
+	}
+	for (int k = 0; k < 3; k++) {
+		s[k][0] = '\0';
+		for (int i = 0; i < reps; i++) {
+			double x = k == 2 ? ratio[i] : bw[k][i];
+
+			snprintf(s[k] + strlen(s[k]), sizeof(s[k]) - strlen(s[k]),
+				 k == 2 ? "%s%.4f" : "%s%.1f", i ? "," : "", x);
+		}
+	}
+	series(st[0], sizeof(st[0]), "", bw[0], reps, 1);
+	series(st[1], sizeof(st[1]), "loop_", bw[1], reps, 1);
+	series(st[2], sizeof(st[2]), "ratio_", ratio, reps, 4);
+	if (ways == 1) {
+		strcpy(st[0], "min=n/a med=n/a max=n/a");
+		strcpy(st[2], "ratio_min=n/a ratio_med=n/a ratio_max=n/a");
+		strcpy(s[0], "n/a");
+		strcpy(s[2], "n/a");
+	}
+	printf("BENCH kind=%s pages=4k iov=1 size=%zu reps=%d iters=%ld loop_iters=%ld "
+	       "%s unit=MB/s thp=- samples=%s %s loop_samples=%s %s ratio_samples=%s "
+	       "chunk=%zu loop=%s loop_vector=%.1f loop_scalar=%.1f calls=%.2f "
+	       "loop_calls=%.2f bytes=3 loop_bytes=5 check=%s\n",
+	       o->kind, size, reps, iters[0], iters[1], st[0], s[0], st[1], s[1],
+	       st[2], s[2], rchunk, loop_name[rloop], rloop_bw[0], rloop_bw[1],
+	       iters[0] ? (double)calls[0] / (iters[0] * reps) : 0.0,
+	       (double)calls[1] / (iters[1] * reps), ways == 2 ? "ok" : "n/a");
+	fflush(stdout);
+}
+
+/* Every reduce row: the operations the kernel has, each size in turn. */
+static void reduce_rows(void)
+{
+	int e = reduce_probe(PROCESS_VM_OP_SUM, PROCESS_VM_TYPE_U8);
+
+	if (!reduce_mode) {
+		printf("BENCH-SKIP kind=reduce reason=\"cma_bench_reduce=0\"\n");
+		return;
+	}
+	if (e && reduce_mode == 1) {
+		printf("BENCH-SKIP kind=reduce probe=%s reason=\"this kernel has no "
+		       "PROCESS_VM_REDUCE (process_vm_readv(getpid(), NULL, 1, NULL, 1, "
+		       "PROCESS_VM_REDUCE_FLAGS(SUM, U8)) failed with %s, not EFAULT)\"\n",
+		       e > 0 ? strerrorname_np(e) : "success", e > 0 ? strerrorname_np(e) : "success");
+		return;
+	}
+	if (max_size < rsizes[0])
+		return;
+	printf("BENCH-REDUCE probe=%s mode=%s chunk=%zu\n",
+	       e > 0 ? strerrorname_np(e) : e ? "success" : "EFAULT",
+	       reduce_mode == 1 ? "reduce+loop" : "loop-only", rchunk);
+	rloc[0] = buffer(P4K, MAXSIZE, OFF_RLOC0);
+	rloc[1] = buffer(P4K, MAXSIZE, OFF_RLOC1);
+	rscr = buffer(P4K, rchunk, OFF_RSCR);
+	memset(rscr, 0, rchunk);
+	for (size_t k = 0; k < NREDOPS; k++) {
+		const struct redop *o = &redops[k];
+		struct cmd c = { 'r', max_size, 0, (int)k, 0 };
+
+		if (reduce_mode == 1 && (e = reduce_probe(o->op, o->type))) {
+			printf("BENCH-SKIP kind=%s probe=%s reason=\"this kernel does not "
+			       "reduce this operation and type\"\n", o->kind,
+			       e > 0 ? strerrorname_np(e) : "success");
+			continue;
+		}
+		xwrite(to_peer[1], &c, sizeof(c));
+		xread(from_peer[0], &rrem, sizeof(rrem));
+		pick_loop(o);
+		for (size_t s = 0; s < NRSIZES; s++)
+			if (rsizes[s] <= max_size)
+				measure_reduce(o, rsizes[s]);
+	}
+}
+
 static void file_line(const char *path, char *buf, size_t len)
 {
 	FILE *f = fopen(path, "r");
@@ -847,6 +1380,12 @@ int main(void)
 	reps = env_long("cma_bench_reps", 7, 1, MAXREPS);
 	min_sample = env_long("cma_bench_min_ms", 20, 1, 10000) / 1e3;
 	max_size = (size_t)env_long("cma_bench_max_mb", 64, 0, 64) << 20;
+	if (getenv("cma_bench_reduce") && !strcmp(getenv("cma_bench_reduce"), "loop"))
+		reduce_mode = 2;
+	else
+		reduce_mode = env_long("cma_bench_reduce", 1, 0, 1);
+	rchunk = (size_t)env_long("cma_bench_reduce_chunk_kb", 256, 4, 65536) << 10;
+	rows_reduce_only = getenv("cma_bench_rows") && !strcmp(getenv("cma_bench_rows"), "reduce");
 
 	uname(&u);
 	file_line("/sys/devices/system/clocksource/clocksource0/current_clocksource",
@@ -907,6 +1446,8 @@ int main(void)
 		       strcmp(pthp[k], "ok") ? pthp[k] : lthp[k]);
 	}
 
+	if (rows_reduce_only)
+		goto reduce;
 	for (int k = 0; k < NPAGES; k++) {
 		const char *st = k == P4K ? "-" :
 			strcmp(pthp[k], "ok") ? pthp[k] : lthp[k];
@@ -954,7 +1495,7 @@ int main(void)
 		}
 	}
 	/*
-	 * Last: they reuse lsrc[P4K] as the writer's source (a move takes
+	 * Late: they reuse lsrc[P4K] as the writer's source (a move takes
 	 * its pages) and the peer's priv as the reader's destination. The
 	 * three kinds of a size one after the other, for the ratios.
 	 */
@@ -967,6 +1508,10 @@ int main(void)
 			measure(&r);
 		}
 	}
+
+	/* Last: they have buffers of their own, on both sides. */
+reduce:
+	reduce_rows();
 
 	xwrite(to_peer[1], &q, sizeof(q));
 	xread(from_peer[0], &end, sizeof(end));

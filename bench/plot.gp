@@ -1,19 +1,23 @@
 # make bench's plot: bandwidth against size for both kernels, and the
 # patched/stock ratio of every row against the targets; bottom: the vmsplice
-# rows (move, copy, pipe) and move/copy against its target.
+# rows (move, copy, pipe) and move/copy against its target; last row:
+# PROCESS_VM_REDUCE against readv + userspace loop, and their ratio.
 # usage: gnuplot -e "dir='build/bench'; out='build/bench/bench.png'" bench/plot.gp
 # Reads dir/data/<series>.dat (written by bench/results.py), columns:
 #   size stock_med patched_med ratio stock_min stock_max patched_min patched_max
 # and dir/data/vmsplice-ratio.dat, columns:
 #   size patched_move/copy patched_move/pipe stock_move/copy patched_move/copy_incl_refill
 #   patched_move/readv
+# and dir/data/reduce-<op>.dat (patched kernel), columns:
+#   size reduce_med loop_med reduce/loop pairs_min pairs_max reduce_min reduce_max
+#   loop_min loop_max
 if (!exists("dir")) dir = "build/bench"
 if (!exists("out")) out = dir . "/bench.png"
 
 if (strstrt(GPVAL_TERMINALS, "pngcairo") > 0) {
-	set terminal pngcairo size 1500,1650 font "Sans,10" noenhanced
+	set terminal pngcairo size 1500,2200 font "Sans,10" noenhanced
 } else {
-	set terminal png size 1500,1650 font "Sans,10" noenhanced
+	set terminal png size 1500,2200 font "Sans,10" noenhanced
 }
 set output out
 
@@ -26,6 +30,10 @@ vsp = "vmsplice-move-4k vmsplice-copy-4k pipe-4k vmsplice-readv-4k"
 vlabel(i) = i == 1 ? "vmsplice gift+move -> move" : i == 2 ? "vmsplice -> vmsplice (copy)" : \
 	    i == 3 ? "pipe write -> read" : "process_vm_readv (one copy)"
 vcolor(i) = i == 1 ? "#d62728" : i == 2 ? "#2ca02c" : i == 3 ? "#9467bd" : "#1f77b4"
+rop = "sum-f64 sum-s32 max-f32 bxor-u64"
+rcolor(i) = i == 1 ? "#1f77b4" : i == 2 ? "#2ca02c" : i == 3 ? "#d62728" : "#9467bd"
+# Data lines in the reduce files (none: a kernel without PROCESS_VM_REDUCE).
+have_reduce = int(system("cat " . dir . "/data/reduce-*.dat 2>/dev/null | grep -vc '^#'"))
 # Spread the points of the series a little along x so that they do not hide
 # one another.
 shift(i) = 1.0 + 0.035 * (i - 2.5)
@@ -40,8 +48,8 @@ set key outside right top vertical Left reverse samplen 3 spacing 1.1 box lc rgb
 
 set multiplot
 # ---- top left: process_vm_readv --------------------------------------------
-set size 0.5, 0.36
-set origin 0.0, 0.64
+set size 0.5, 0.27
+set origin 0.0, 0.73
 set title "process_vm_readv: median bandwidth (dashed: stock, solid: patched)"
 set xlabel "transfer size (bytes)"
 set ylabel "MB/s"
@@ -52,7 +60,7 @@ plot for [i=1:4] d(word(cma, i)) u ($1*shift(i)):2 w lp dt 2 pt 6 ps 1.0 lw 1.5 
      d("shm-4k") u 1:3 w lp dt 3 pt 2 lw 1.5 lc rgb "#000000" title "shm double copy (floor)"
 
 # ---- top right: process_vm_writev ---------------------------------------------
-set origin 0.5, 0.64
+set origin 0.5, 0.73
 set title "process_vm_writev: median bandwidth (dashed: stock, solid: patched)"
 plot for [i=1:4] d(word(cma, i + 4)) u ($1*shift(i)):2 w lp dt 2 pt 6 ps 1.0 lw 1.5 lc rgb color(i) notitle, \
      for [i=1:4] d(word(cma, i + 4)) u ($1*shift(i)):3 w lp dt 1 pt 7 ps 0.9 lw 2 lc rgb color(i) title label(i), \
@@ -60,8 +68,8 @@ plot for [i=1:4] d(word(cma, i + 4)) u ($1*shift(i)):2 w lp dt 2 pt 6 ps 1.0 lw 
      d("shm-4k") u 1:3 w lp dt 3 pt 2 lw 1.5 lc rgb "#000000" title "shm double copy (floor)"
 
 # ---- bottom: patched/stock ------------------------------------------------------
-set size 1.0, 0.32
-set origin 0.0, 0.32
+set size 1.0, 0.24
+set origin 0.0, 0.49
 set title "patched / stock (median bandwidth); targets: >= 0.97 on every row, >= 1.2 on THP rows of 2 MiB and more"
 set ylabel "patched / stock"
 unset logscale y
@@ -87,8 +95,8 @@ plot for [i=1:4] d(word(cma, i)) u ($1*shift(i)):4 w lp dt 1 pt 7 ps 1.1 lw 2 lc
 # ---- bottom left: vmsplice rows ------------------------------------------------
 unset arrow
 unset label
-set size 0.5, 0.32
-set origin 0.0, 0.0
+set size 0.5, 0.24
+set origin 0.0, 0.25
 set title "vmsplice through a 1 MiB pipe: median bandwidth (dashed: stock, solid: patched)"
 set ylabel "MB/s"
 set logscale y 10
@@ -99,7 +107,7 @@ plot for [i=1:4] d(word(vsp, i)) u ($1*shift(i)):2 w lp dt 2 pt 6 ps 1.0 lw 1.5 
      for [i=1:4] d(word(vsp, i)) u ($1*shift(i)):3 w lp dt 1 pt 7 ps 0.9 lw 2 lc rgb vcolor(i) title vlabel(i)
 
 # ---- bottom right: move / copy -------------------------------------------------
-set origin 0.5, 0.0
+set origin 0.5, 0.25
 set title sprintf("vmsplice move / copy; target on the patched kernel: >= %g from 1 MiB", 1.8)
 set ylabel "ratio"
 set yrange [*<0.5:4<*]
@@ -111,4 +119,46 @@ plot d("vmsplice-ratio") u 1:2 w lp dt 1 pt 7 lw 2 lc rgb "#d62728" title "patch
      d("vmsplice-ratio") u 1:3 w lp dt 1 pt 9 lw 1.5 lc rgb "#9467bd" title "patched move/pipe", \
      d("vmsplice-ratio") u 1:6 w lp dt 1 pt 13 lw 1.5 lc rgb "#1f77b4" title "patched move/process_vm_readv", \
      d("vmsplice-ratio") u 1:4 w lp dt 2 pt 6 lw 1.5 lc rgb "#555555" title "stock move/copy"
+
+# ---- last row, left: PROCESS_VM_REDUCE against readv + loop -------------------
+unset arrow
+unset label
+set size 0.5, 0.25
+set origin 0.0, 0.0
+set title "PROCESS_VM_REDUCE (solid) vs readv + userspace loop (dashed), patched kernel"
+set ylabel "MB/s (bytes of the local vector)"
+set logscale y 10
+set autoscale y
+set yrange [*:*]
+set format y "%g"
+set key inside top left vertical Left reverse samplen 3 opaque box lc rgb "#bbbbbb"
+if (have_reduce > 0) {
+	plot for [i=1:4] d("reduce-" . word(rop, i)) u ($1*shift(i)):3 w lp dt 2 pt 6 ps 1.0 lw 1.5 lc rgb rcolor(i) notitle, \
+	     for [i=1:4] d("reduce-" . word(rop, i)) u ($1*shift(i)):2 w lp dt 1 pt 7 ps 0.9 lw 2 lc rgb rcolor(i) title word(rop, i)
+} else {
+	set label 1 "no reduce rows: the patched kernel has no PROCESS_VM_REDUCE" at graph 0.5, 0.5 center
+	set yrange [1:10]
+	plot NaN notitle
+	unset label 1
+}
+
+# ---- last row, right: reduce / (readv + loop) -------------------------------------
+set origin 0.5, 0.0
+set title sprintf("PROCESS_VM_REDUCE / (readv + loop), bars: min-max of the pairs; target >= %g from 64 KiB", 1.3)
+set ylabel "ratio"
+unset logscale y
+set yrange [*<0.5:2<*]
+set format y "%.2f"
+set arrow 1 from 65536/1.15, 1.3 to 100000000, 1.3 nohead dt 2 lw 1.5 lc rgb "#008800" front
+set arrow 2 from 2600, 5.0/3 to 100000000, 5.0/3 nohead dt 3 lw 1 lc rgb "#888888" back
+set arrow 3 from 2600, 1.0 to 100000000, 1.0 nohead dt 1 lw 1 lc rgb "#888888" back
+set label 1 "1.3 (>= 64 KiB)" at 65536/1.1, 1.3 offset 0, 0.6 tc rgb "#008800" front
+set label 2 "5/3: bytes touched, readv+loop / reduce" at 1048576, 5.0/3 offset 0, 0.6 tc rgb "#888888" front
+if (have_reduce > 0) {
+	plot for [i=1:4] d("reduce-" . word(rop, i)) u ($1*shift(i)):4:5:6 w yerrorlines pt 7 ps 0.9 lw 2 lc rgb rcolor(i) title word(rop, i)
+} else {
+	set label 3 "no reduce rows" at graph 0.5, 0.5 center
+	set yrange [0.5:2]
+	plot NaN notitle
+}
 unset multiplot

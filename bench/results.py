@@ -34,6 +34,9 @@ THP_MIN_SIZE = 2 << 20
 MOVE_COPY = 1.8     # vmsplice-move/vmsplice-copy on the patched kernel ...
 MOVE_MIN_SIZE = 1 << 20     # ... for transfers of this size and more
 GIFT_PLAIN = 1.1    # a gift call's time / a plain vmsplice call's, at most
+REDUCE_LOOP = 1.3   # PROCESS_VM_REDUCE / readv + userspace loop, on the patched kernel ...
+REDUCE_MIN_SIZE = 64 << 10  # ... for vectors of this size and more
+REDUCE_OPS = ("sum-f64", "sum-s32", "max-f32", "bxor-u64")   # the rows' kinds: reduce-<op>
 VMSPLICE_KINDS = ("vmsplice-move", "vmsplice-copy", "pipe", "vmsplice-readv")
 CALL_KINDS = ("gift-call", "plain-call")
 # Summed over the samples of the boots of a kernel (see vmsplice_counts()).
@@ -85,17 +88,26 @@ ORDER = {"readv": 0, "writev": 1, "memcpy": 2, "shm": 3,
 
 def parse_boot(kernel, logdir):
     boot = {"kernel": kernel, "dir": logdir, "rows": {}, "thp": [], "info": {},
-            "clocksource": "?", "errors": []}
+            "clocksource": "?", "errors": [], "reduce": {}, "reduce_skips": [],
+            "reduce_info": None}
     text = open(os.path.join(logdir, "bench.log"), errors="replace").read()
     for line in text.splitlines():
         if line.startswith("BENCH "):
             f = fields(line)
+            if f["kind"].startswith("reduce-"):
+                # PROCESS_VM_REDUCE against readv + loop: a table of its own.
+                boot["reduce"][(f["kind"][len("reduce-"):], int(f["size"]))] = f
+                continue
             key = (f["kind"], f["pages"], int(f["iov"]), int(f["size"]))
             boot["rows"][key] = {"samples": [float(x) for x in f["samples"].split(",")],
                                  "thp": f.get("thp", "-"), "fields": f}
         elif line.startswith("BENCH-INFO"):
             boot["info"] = fields(line)
             boot["clocksource"] = boot["info"].get("clocksource", "?")
+        elif line.startswith("BENCH-SKIP"):
+            boot["reduce_skips"].append(fields(line))
+        elif line.startswith("BENCH-REDUCE"):
+            boot["reduce_info"] = fields(line)
         elif line.startswith("BENCH-THP"):
             boot["thp"].append(line[len("BENCH-THP "):])
         elif line.startswith("BENCH-ERROR"):
@@ -173,9 +185,10 @@ def main():
 
     vrows = vmsplice_table(results, vfields)
     grows = gift_table(results)
-    write_markdown(args, boots, results, vrows, grows)
-    write_data(args.out, results, vrows)
-    summary(args, boots, results, vrows, grows)
+    rrows = reduce_table(boots)
+    write_markdown(args, boots, results, vrows, grows, rrows)
+    write_data(args.out, results, vrows, rrows)
+    summary(args, boots, results, vrows, grows, rrows)
 
 
 def gift_table(results):
@@ -204,6 +217,82 @@ def gift_table(results):
             g["verdict"] = f"MISS (gift/plain {g['gift_plain']:.2f} > {GIFT_PLAIN:g})"
         rows.append(g)
     return rows
+
+
+def samples_of(f, key):
+    v = f.get(key, "n/a")
+    return [] if v == "n/a" else [float(x) for x in v.split(",")]
+
+
+def reduce_table(boots):
+    """One row per operation and size: PROCESS_VM_REDUCE against readv into a
+    scratch buffer plus a userspace loop, both measured in each boot of the
+    patched kernel, samples pooled over the boots."""
+    pooled = {}
+    for b in boots:
+        if b["kernel"] != "patched":
+            continue
+        for key, f in b["reduce"].items():
+            p = pooled.setdefault(key, {"reduce": [], "loop": [], "pairs": [], "lines": []})
+            p["reduce"] += samples_of(f, "samples")
+            p["loop"] += samples_of(f, "loop_samples")
+            p["pairs"] += samples_of(f, "ratio_samples")
+            p["lines"].append(f)
+    order = {op: i for i, op in enumerate(REDUCE_OPS)}
+    rows = []
+    for key in sorted(pooled, key=lambda k: (order.get(k[0], 99), k[0], k[1])):
+        op, size = key
+        p = pooled[key]
+        r = {"op": op, "size": size,
+             "reduce": stats(p["reduce"]) if p["reduce"] else None,
+             "loop": stats(p["loop"]) if p["loop"] else None,
+             "pairs": stats(p["pairs"]) if p["pairs"] else None}
+        r["ratio"] = r["reduce"][1] / r["loop"][1] if r["reduce"] and r["loop"] else None
+        r["best"] = r["reduce"][2] / r["loop"][2] if r["reduce"] and r["loop"] else None
+        lines = p["lines"]
+        r["loops"] = sorted({f.get("loop", "?") for f in lines})
+        r["loop_bw"] = {k: statistics.median(float(f[f"loop_{k}"]) for f in lines)
+                        for k in ("vector", "scalar") if all(f"loop_{k}" in f for f in lines)}
+        r["calls"] = statistics.median(float(f.get("calls", "nan")) for f in lines)
+        r["loop_calls"] = statistics.median(float(f.get("loop_calls", "nan")) for f in lines)
+        r["chunk"] = sorted({int(f.get("chunk", 0)) for f in lines})
+        checks = [f.get("check", "?") for f in lines]
+        r["check"] = (f"ok ({len(checks)} boot{'s' if len(checks) > 1 else ''})"
+                      if all(c == "ok" for c in checks) else ", ".join(checks))
+        r["target"] = REDUCE_LOOP if size >= REDUCE_MIN_SIZE else None
+        if r["ratio"] is None:
+            r["verdict"] = "no reduce samples (cma_bench_reduce=loop?)"
+        elif r["target"] is None:
+            r["verdict"] = "no target"
+        elif r["ratio"] >= r["target"]:
+            r["verdict"] = "ok"
+        else:
+            r["verdict"] = (f"MISS ({r['ratio']:.2f} < {r['target']:g}; pairs "
+                            f"{r['pairs'][0]:.2f}-{r['pairs'][2]:.2f})")
+        rows.append(r)
+    return rows
+
+
+def reduce_skip_text(boots):
+    """What the boots that skipped the reduce rows said, one line per kernel."""
+    out = []
+    for kernel in ("stock", "patched"):
+        bs = [b for b in boots if b["kernel"] == kernel]
+        skipped = [b for b in bs if any(s.get("kind") == "reduce" for s in b["reduce_skips"])]
+        if not skipped:
+            continue
+        reasons = sorted({s.get("reason", "?") for b in skipped for s in b["reduce_skips"]
+                          if s.get("kind") == "reduce"})
+        what = "as expected: the flag is the series'" if kernel == "stock" else \
+            "**the patched kernel has no PROCESS_VM_REDUCE: no reduce rows**"
+        out.append(f"{kernel} kernel, {len(skipped)} of {len(bs)} boot(s): reduce rows "
+                   f"skipped ({what}): {'; '.join(reasons)}")
+    for b in boots:
+        for s in b["reduce_skips"]:
+            if s.get("kind") != "reduce":
+                out.append(f"boot `{os.path.basename(b['dir'])}`: {s.get('kind')} skipped, "
+                           f"probe {s.get('probe', '?')}: {s.get('reason', '?')}")
+    return out
 
 
 def vmsplice_counts(lines):
@@ -291,7 +380,7 @@ def opt(x, f="{:.2f}"):
     return "n/a" if x is None else f.format(x)
 
 
-def write_markdown(args, boots, results, vrows, grows):
+def write_markdown(args, boots, results, vrows, grows, rrows):
     md = []
     md.append("# crossmem benchmark: stock vs patched\n")
     md.append("Bandwidth in MB/s (10^6 bytes/s), median of all samples of all boots "
@@ -424,8 +513,86 @@ def write_markdown(args, boots, results, vrows, grows):
                 human(g["size"]), us("stock", "plain-call"), us("stock", "gift-call"),
                 us("patched", "plain-call"), us("patched", "gift-call"),
                 opt(g["gift_plain"]), opt(g["stock_gift_plain"]), GIFT_PLAIN, g["verdict"]))
+    reduce_markdown(md, boots, rrows)
     with open(os.path.join(args.out, "results.md"), "w") as f:
         f.write("\n".join(md) + "\n")
+
+
+def reduce_markdown(md, boots, rrows):
+    md.append("")
+    md.append("## PROCESS_VM_REDUCE on the patched kernel: reduce against readv + loop\n")
+    md.append(f"Target: from {human(REDUCE_MIN_SIZE)}, reducing with "
+              "`process_vm_readv(PROCESS_VM_REDUCE_FLAGS(op, type))` runs at >= "
+              f"{REDUCE_LOOP:g}x the bandwidth of `process_vm_readv()` into a scratch "
+              "buffer plus a userspace loop (ratio of the medians), both measured in "
+              "the same boots of the patched kernel. The stock kernel has no such "
+              "flag: its boots probe for it and skip these rows.\n")
+    for line in reduce_skip_text(boots):
+        md.append(f"- {line}")
+    if not rrows:
+        md.append("")
+        md.append("No reduce rows in this run.")
+    else:
+        md.append("")
+        md.append("| operation | size | reduce | readv+loop | reduce/loop | pairs min-median-max "
+                  "| reduce min-max | readv+loop min-max | best/best | loop (vector, scalar MB/s "
+                  "at 1 MiB) | calls per op (reduce, readv) | check | target | verdict |")
+        md.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---|---:|---|")
+        for r in rrows:
+            rd, lp, pr = r["reduce"], r["loop"], r["pairs"]
+            bw = r["loop_bw"]
+            md.append("| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |".format(
+                r["op"], human(r["size"]),
+                fmt(rd[1]) if rd else "-", fmt(lp[1]) if lp else "-",
+                opt(r["ratio"], "{:.3f}"),
+                f"{pr[0]:.2f}-{pr[1]:.2f}-{pr[2]:.2f}" if pr else "-",
+                f"{fmt(rd[0])}-{fmt(rd[2])}" if rd else "-",
+                f"{fmt(lp[0])}-{fmt(lp[2])}" if lp else "-",
+                opt(r["best"], "{:.3f}"),
+                "{} ({}, {})".format(", ".join(r["loops"]),
+                                     opt(bw.get("vector"), "{:.0f}"),
+                                     opt(bw.get("scalar"), "{:.0f}")),
+                f"{r['calls']:.2f}, {r['loop_calls']:.2f}",
+                r["check"], f">= {r['target']:g}" if r["target"] else "-", r["verdict"]))
+        md.append("")
+        chunk = ", ".join(human(c) for c in rrows[0]["chunk"])
+        md.append("MB/s: bytes of the local vector reduced per second, medians of the pooled "
+                  "samples of the patched boots (min-max beside). `reduce`: one "
+                  "process_vm_readv() with PROCESS_VM_REDUCE_FLAGS(op, type) per operation, the "
+                  "kernel computing local = local OP remote. `readv+loop`: process_vm_readv() "
+                  f"of the remote vector into a scratch buffer of {chunk} at a time (it stays "
+                  "in the cache), each chunk followed by a userspace loop over it; the loop "
+                  "is the faster, in that boot, of gcc's vectorised loop (-O3 for the loops "
+                  "alone: SSE2, the x86_64 baseline, no -march; the guest CPU is qemu64) and "
+                  "its scalar -O2 one (under TCG SSE instructions are emulated helper calls, "
+                  "and the scalar loop can win; on hardware the vector one does). MAX on "
+                  "floats follows the kernel's rule, (s > d || (isnan(d) && !isnan(s))) ? s : "
+                  "d; the vectors mix NaNs on either side and on both, and -0 against +0. The "
+                  "samples are taken in pairs, one of each way in alternating order: \"pairs\" "
+                  "is the spread of the pairs' reduce/loop ratios, reduce/loop the ratio of "
+                  "the medians (the target's), best/best the ratio of the maxima. check: "
+                  "once per row and boot, before the samples and outside them, both ways "
+                  "start from the same local vector and leave identical bytes (a mismatch "
+                  "stops the bench).\n")
+    md.append("Structural cost, bytes read or written per byte reduced (what carries "
+              "over from the emulator to hardware):\n")
+    md.append("| way | remote read | scratch write | scratch read | local read | local write "
+              "| bytes touched | process_vm_readv() calls | passes over the data |")
+    md.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    md.append("| reduce (PROCESS_VM_REDUCE) | 1 | - | - | 1 | 1 | **3** | 1 | 1 (kernel) |")
+    md.append("| readv + loop | 1 | 1 | 1 | 1 | 1 | **5** | size / chunk | 2 (kernel copy, "
+              "user loop) |")
+    md.append("")
+    md.append("reduce touches 3/5 of the bytes readv+loop does: 1.67x is the bound for a "
+              "machine limited by bytes moved. The scratch chunk stays in the cache, so to "
+              "memory both ways move 3 bytes per byte (remote, local read, local write); "
+              "what the reduce saves is the scratch's write and re-read in the cache, "
+              "one pass over the data and the calls of the chunks.")
+
+
+def reduce_series(rrows):
+    return {op: [r for r in rrows if r["op"] == op and r["ratio"] is not None]
+            for op in REDUCE_OPS}
 
 
 SERIES = [series_name(k, p, i) for k in ("readv", "writev") for p in ("4k", "thp")
@@ -433,7 +600,7 @@ SERIES = [series_name(k, p, i) for k in ("readv", "writev") for p in ("4k", "thp
     [f"{k}-4k" for k in VMSPLICE_KINDS]
 
 
-def write_data(out, results, vrows):
+def write_data(out, results, vrows, rrows):
     d = os.path.join(out, "data")
     os.makedirs(d, exist_ok=True)
     rows = {name: [] for name in SERIES}
@@ -449,6 +616,14 @@ def write_data(out, results, vrows):
                 s, p = r["stock"], r["patched"]
                 f.write(f"{r['key'][3]} {s[1]:.3f} {p[1]:.3f} {r['ratio']:.4f} "
                         f"{s[0]:.3f} {s[2]:.3f} {p[0]:.3f} {p[2]:.3f}\n")
+    for op, rs in reduce_series(rrows).items():
+        with open(os.path.join(d, f"reduce-{op}.dat"), "w") as f:
+            f.write("# size reduce_med loop_med reduce/loop pairs_min pairs_max "
+                    "reduce_min reduce_max loop_min loop_max\n")
+            for r in rs:
+                rd, lp, pr = r["reduce"], r["loop"], r["pairs"]
+                f.write(f"{r['size']} {rd[1]:.3f} {lp[1]:.3f} {r['ratio']:.4f} {pr[0]:.4f} "
+                        f"{pr[2]:.4f} {rd[0]:.3f} {rd[2]:.3f} {lp[0]:.3f} {lp[2]:.3f}\n")
     with open(os.path.join(d, "vmsplice-ratio.dat"), "w") as f:
         f.write("# size patched_move/copy patched_move/pipe stock_move/copy "
                 "patched_move/copy_incl_refill patched_move/readv (NaN: missing)\n")
@@ -459,7 +634,7 @@ def write_data(out, results, vrows):
                     f"{nan(v['move_readv'])}\n")
 
 
-def summary(args, boots, results, vrows, grows):
+def summary(args, boots, results, vrows, grows, rrows):
     for b in boots:
         clock = ""
         if b["uptime"] and b["wall"]:
@@ -487,6 +662,13 @@ def summary(args, boots, results, vrows, grows):
         print(f"bench: WARNING: host load up to {max(loads):.1f} during the boots: other "
               "jobs shared the host's 2 CPUs, ratios are noisy (the memcpy/shm control "
               "rows show how much); rerun on an idle host or with BENCH_WAIT_IDLE=600")
+    for line in reduce_skip_text(boots):
+        print("bench: " + line.replace("**", ""))
+    for r in rrows:
+        pr = r["pairs"]
+        print(f"bench: reduce {r['op']} {human(r['size'])}: reduce/readv+loop "
+              f"{opt(r['ratio'])}" + (f" (pairs {pr[0]:.2f}-{pr[2]:.2f})" if pr else "")
+              + f", loop {', '.join(r['loops'])}, check {r['check']}: {r['verdict']}")
     have = [r for r in results if r["ratio"] is not None]
     if not have:
         print("bench: no rows to compare")

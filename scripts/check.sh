@@ -162,6 +162,9 @@ if [ "$mode" != check ]; then
 		echo "check: logs in ${logs#"$top"/}/"
 		tr -d '\r' <"$logs/tests.log"
 		grep -q 'every byte verified' "$logs/tests.log" || rc=1
+		# The reduction's FAIL, or any other non-zero exit of the demo.
+		! grep -q 'cma-demo: reduce: FAIL\|/bin/cma-demo: \(exit status\|TIMEOUT\)' \
+			"$logs/tests.log" || rc=1
 	done
 	exit "$rc"
 fi
