@@ -7,7 +7,7 @@ KERNEL  ?= patched
 TIMEOUT ?= 1200
 export ARCH KERNEL TIMEOUT TESTS GUESTS BOOT
 
-.PHONY: all check run shell bench tree export deps clean distclean help
+.PHONY: all check run shell bench mpi tree export deps clean distclean help
 all: help
 
 help:
@@ -15,6 +15,7 @@ help:
 	@echo "make run      build, boot, and receive 64 MiB three ways: shared memory, process_vm_readv, vmsplice move"
 	@echo "make shell    boot the same guest into a busybox shell"
 	@echo "make bench    build stock and patched release kernels, benchmark both (doc/results.md, doc/bench.png)"
+	@echo "make mpi      Open MPI's MPI_Reduce against PROCESS_VM_REDUCE in a QEMU guest, 2 and 4 ranks (doc/mpi.md, doc/mpi.png)"
 	@echo "make tree     create or refresh build/linux from patches/"
 	@echo "make export   write build/linux's commits back to patches/"
 	@echo "make deps     install (as root) or print the Debian packages needed"
@@ -24,6 +25,7 @@ help:
 	@echo "make clean    remove build outputs, keep build/linux"
 	@echo "make distclean  remove build/ entirely"
 	@echo "variables: KERNEL=patched|stock  ARCH=x86_64|ppc64  TIMEOUT=seconds  TESTS=\"prog ...\"  GUESTS=n  BOOT=1"
+	@echo "           make mpi: MPI_IMAGE=bzImage (boot it instead of building make bench's kernel), MPI_RANKS=\"2 4\""
 
 check:
 	@scripts/check.sh check
@@ -36,6 +38,9 @@ shell:
 
 bench:
 	@scripts/bench.sh
+
+mpi:
+	@scripts/mpi.sh
 
 tree: deps
 	@scripts/tree.sh
@@ -53,7 +58,7 @@ deps:
 	@if [ "$$(id -u)" = 0 ]; then scripts/deps.sh; else scripts/deps.sh --print; fi
 
 clean:
-	rm -rf build/obj-* build/tests build/logs build/initramfs-* build/bench
+	rm -rf build/obj-* build/tests build/logs build/initramfs-* build/bench build/mpi
 
 distclean:
 	rm -rf build

@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Check for (and, as root, install) the Debian bookworm packages crossmem uses.
-# usage: deps.sh [--print]   (--print: only print the apt-get line)
+# usage: deps.sh [--mpi] [--print]
+#   --mpi    also what make mpi needs (Debian's Open MPI: its mpicc builds
+#            guest/mpi_reduce.c, its runtime and libraries go into the guest)
+#   --print  only print the apt-get line
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 . "$top/scripts/kernel.sh"
@@ -15,8 +18,16 @@ for arch in $(arch_list); do
 	arch_load "$arch"
 	packages+=($ARCH_PACKAGES)
 done
+print=
+for a in "$@"; do
+	case $a in
+	--mpi) packages+=(openmpi-bin libopenmpi-dev) ;;
+	--print) print=1 ;;
+	*) echo "deps: unknown argument $a" >&2; exit 2 ;;
+	esac
+done
 line="apt-get install -y --no-install-recommends ${packages[*]}"
-if [ "${1:-}" = "--print" ]; then
+if [ -n "$print" ]; then
 	echo "$line"
 	exit 0
 fi
