@@ -133,32 +133,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-#if defined(__has_include)
-#if __has_include(<linux/process_vm.h>)
-#include <linux/process_vm.h>
-#endif
-#endif
-
-/* PROCESS_VM_REDUCE, for a build without the series' uapi header. */
-#ifndef PROCESS_VM_REDUCE
-#define PROCESS_VM_REDUCE	(1UL << 2)
-#endif
-#ifndef PROCESS_VM_REDUCE_FLAGS
-#define PROCESS_VM_REDUCE_FLAGS(op, type) \
-	(PROCESS_VM_REDUCE | (unsigned long)(op) << 8 | (unsigned long)(type) << 16)
-#endif
-#ifndef PROCESS_VM_OP_SUM
-#define PROCESS_VM_OP_SUM	1
-#define PROCESS_VM_OP_MAX	4
-#define PROCESS_VM_OP_BXOR	7
-#endif
-#ifndef PROCESS_VM_TYPE_U8
-#define PROCESS_VM_TYPE_U8	2
-#define PROCESS_VM_TYPE_S32	5
-#define PROCESS_VM_TYPE_U64	8
-#define PROCESS_VM_TYPE_F32	9
-#define PROCESS_VM_TYPE_F64	10
-#endif
+#include "../guest/process_vm_uapi.h"
 
 #define MAXSIZE		(64UL << 20)
 #define HPAGE		(2UL << 20)
@@ -392,19 +367,8 @@ static const char *thp_state(long kb, size_t len)
 #endif
 #define SCALAR __attribute__((optimize("O2", "no-tree-vectorize")))
 
-#define REDUCE_LOOP(name, T, body)						\
-static VECTORISE void vector_##name(void *restrict dv, const void *restrict sv, \
-				    size_t len)					\
-{										\
-	T *restrict d = dv;							\
-	const T *restrict s = sv;						\
-										\
-	for (size_t i = 0; i < len / sizeof(T); i++) {				\
-		body;								\
-	}									\
-}										\
-static SCALAR void scalar_##name(void *restrict dv, const void *restrict sv,	\
-				 size_t len)					\
+/* One body, compiled twice: vectorised and scalar. */
+#define REDUCE_BODY(T, body)							\
 {										\
 	T *restrict d = dv;							\
 	const T *restrict s = sv;						\
@@ -413,6 +377,13 @@ static SCALAR void scalar_##name(void *restrict dv, const void *restrict sv,	\
 		body;								\
 	}									\
 }
+#define REDUCE_LOOP(name, T, body)						\
+static VECTORISE void vector_##name(void *restrict dv, const void *restrict sv, \
+				    size_t len)					\
+REDUCE_BODY(T, body)								\
+static SCALAR void scalar_##name(void *restrict dv, const void *restrict sv,	\
+				 size_t len)					\
+REDUCE_BODY(T, body)
 
 REDUCE_LOOP(sum_f64, double, d[i] += s[i])
 /* Wrapping, as the kernel's (unsigned arithmetic: no undefined behaviour). */

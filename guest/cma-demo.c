@@ -40,29 +40,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-#if defined(__has_include)
-#if __has_include(<linux/process_vm.h>)
-#include <linux/process_vm.h>
-#endif
-#endif
-
-/* PROCESS_VM_REDUCE, for a build without the series' uapi header. */
-#ifndef PROCESS_VM_REDUCE
-#define PROCESS_VM_REDUCE	(1UL << 2)
-#endif
-#ifndef PROCESS_VM_REDUCE_FLAGS
-#define PROCESS_VM_REDUCE_FLAGS(op, type) \
-	(PROCESS_VM_REDUCE | (unsigned long)(op) << 8 | (unsigned long)(type) << 16)
-#endif
-#ifndef PROCESS_VM_OP_SUM
-#define PROCESS_VM_OP_SUM	1
-#endif
-#ifndef PROCESS_VM_TYPE_U8
-#define PROCESS_VM_TYPE_U8	2
-#endif
-#ifndef PROCESS_VM_TYPE_F64
-#define PROCESS_VM_TYPE_F64	10
-#endif
+#include "process_vm_uapi.h"
 
 #define SIZE	(64UL << 20)
 #define CHUNK	(1UL << 20)	/* a shared-memory slot, a pipe's capacity */

@@ -56,28 +56,7 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
-#if defined(__has_include)
-#if __has_include(<linux/process_vm.h>)
-#include <linux/process_vm.h>
-#endif
-#endif
-/* Headers older than the series lack the file: the uapi values. */
-#ifndef PROCESS_VM_REDUCE
-#define PROCESS_VM_REDUCE	(1UL << 2)
-#endif
-#ifndef PROCESS_VM_REDUCE_FLAGS
-#define PROCESS_VM_REDUCE_FLAGS(op, type) \
-	(PROCESS_VM_REDUCE | ((unsigned long)(op) << 8) | ((unsigned long)(type) << 16))
-#endif
-#ifndef PROCESS_VM_OP_SUM
-#define PROCESS_VM_OP_SUM	1
-#endif
-#ifndef PROCESS_VM_TYPE_U8
-#define PROCESS_VM_TYPE_U8	2
-#endif
-#ifndef PROCESS_VM_TYPE_F64
-#define PROCESS_VM_TYPE_F64	10
-#endif
+#include "process_vm_uapi.h"
 
 #define SUM_F64	PROCESS_VM_REDUCE_FLAGS(PROCESS_VM_OP_SUM, PROCESS_VM_TYPE_F64)
 #define ELEM	sizeof(double)
