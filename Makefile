@@ -12,7 +12,8 @@ all: help
 
 help:
 	@echo "make check    build, boot under QEMU, run the cma kselftests (the test command)"
-	@echo "make run      build, boot, and receive 64 MiB three ways: shared memory, process_vm_readv, vmsplice move"
+	@echo "make run      build, boot, and receive 64 MiB three ways: shared memory, process_vm_readv, vmsplice move;"
+	@echo "             reduce with PROCESS_VM_REDUCE; dump a stopped process with vmdump (process_vmsplice)"
 	@echo "make shell    boot the same guest into a busybox shell"
 	@echo "make bench    build stock and patched release kernels, benchmark both (doc/results.md, doc/bench.png)"
 	@echo "make mpi      Open MPI's MPI_Reduce against PROCESS_VM_REDUCE in a QEMU guest, 2 and 4 ranks (doc/mpi.md, doc/mpi.png)"

@@ -15,7 +15,8 @@
  * kind   readv, writev (the caller is the measuring process, the peer is a
  *        child that owns the remote buffer), memcpy, shm (double copy),
  *        vmsplice-move, vmsplice-copy, pipe, vmsplice-readv (see "vmsplice
- *        rows" below), gift-call, plain-call (see "writer's cost" below)
+ *        rows" below), gift-call, plain-call (see "writer's cost" below);
+ *        reduce-* and dump-* have lines of their own (see below)
  * pages  4k: every buffer is MADV_NOHUGEPAGE; thp: every private buffer
  *        (the remote one and the local ones) is MADV_HUGEPAGE in a 2 MiB
  *        aligned region, checked through AnonHugePages in /proc/self/smaps
@@ -107,6 +108,47 @@
  * reduce 3 (remote read, local read, local write), readv+loop 5 (remote
  * read, scratch write, then scratch read, local read, local write).
  *
+ * dump rows (last, after the peer has quit and the other rows' buffers are
+ * given back): a checkpoint of a stopped process, as CRIU's page transfer
+ * makes it. A child fills size bytes of 4k pages (the largest size, once)
+ * and stops itself (SIGSTOP); we dump its first size bytes into a sink,
+ * three ways, a pipe's worth (chunk=, 1 MiB) per call:
+ *   vmsplice     process_vmsplice(pidfd, pipe, ...) puts references to the
+ *                child's pages into a pipe, splice() moves them into the
+ *                sink: the series' call, on a kernel that has it
+ *   readv        process_vm_readv() into our buffer, write() into the sink
+ *   mem          pread() of /proc/PID/mem into our buffer, write()
+ * into two sinks (kind dump-tmpfs, dump-null):
+ *   tmpfs        a file in cma_bench_dump_dir (/tmp: tmpfs in the guest),
+ *                unlinked as soon as it is open (it goes with us, however
+ *                we end) and truncated after every dump, outside the timed
+ *                region: every dump allocates its page cache afresh, as a
+ *                new image does
+ *   null         a pipe (as a socket to a page server would be), which the
+ *                dumping process itself empties into /dev/null with splice()
+ *                after each call into it, inside the timed region
+ * Bytes copied per byte dumped (copies=, readv_copies=, mem_copies=):
+ * vmsplice 1 into tmpfs (splice() into the page cache), 0 into the pipe
+ * (references move from pipe to pipe); readv and mem 2 into either sink
+ * (their copy into our buffer, then write()'s into the page cache or into
+ * the pipe's pages; only a write() straight into /dev/null would copy
+ * nothing, and then the ways would not share a sink).
+ * process_vmsplice() is probed first (process_vmsplice(-1, -1, NULL, 0, 0):
+ * ENOSYS on a kernel without it); without it a BENCH-SKIP kind=dump-vmsplice
+ * line says so and the other two ways run alone (their fields n/a). Sizes:
+ * the other rows' ladder, then 256 MiB, 512 MiB and 1 GiB as far as memory
+ * allows: the child and the tmpfs sink hold size bytes each, plus 96 MiB to
+ * spare, within MemAvailable, and the file within the sink's free space
+ * (BENCH-DUMP max_mb= and limit= say how far it went and what stopped it;
+ * 512 MiB in a 2 GiB guest). min, med, max and samples are the vmsplice
+ * way's MB/s (bytes dumped per second), readv_* and mem_* the others'; the
+ * samples go round the three ways, the order turning from round to round,
+ * and ratio_samples (vmsplice/readv) and mem_ratio_samples (mem/readv) are
+ * each round's ratios. calls: system calls per dump, the sink's included.
+ * The first warm-up dump of every way, sink and size is checked byte for
+ * byte (the file read back, the pipe read instead of spliced away); a
+ * mismatch is a BENCH-ERROR, and the bench exits.
+ *
  * Knobs, as environment variables (the kernel hands "key=value" boot
  * parameters it does not know to init, which passes them on):
  *   cma_bench_reps=7      samples per row
@@ -116,7 +158,11 @@
  *                         alone, even on a kernel without the flag (to try
  *                         the userspace side anywhere)
  *   cma_bench_reduce_chunk_kb=256   the readv+loop's scratch buffer
- *   cma_bench_rows=all    reduce: the reduce rows alone (a quick try)
+ *   cma_bench_dump=1      0: no dump rows
+ *   cma_bench_dump_max_mb=1024   the dump rows' largest size (default: 1024
+ *                         when cma_bench_max_mb is 64, else the same)
+ *   cma_bench_dump_dir=/tmp   where the tmpfs sink's file goes
+ *   cma_bench_rows=all    reduce, dump: those rows alone (a quick try)
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -128,12 +174,21 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/uio.h>
 #include <sys/utsname.h>
+#include <sys/vfs.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 #include "../guest/process_vm_uapi.h"
+#ifdef CROSSMEM_FAKE_PROCESS_VMSPLICE
+#include "../guest/fake_process_vmsplice.h"
+#endif
+
+#ifndef TMPFS_MAGIC
+#define TMPFS_MAGIC	0x01021994	/* <linux/magic.h> */
+#endif
 
 #define MAXSIZE		(64UL << 20)
 #define HPAGE		(2UL << 20)
@@ -259,15 +314,22 @@ static void fill(char *p, size_t len)
 	fill_seed(p, len, 0);
 }
 
-/* 0 if p holds the pattern of seed, else 1 + the first wrong offset. */
-static long check_seed(const char *p, size_t len, uint64_t seed)
+/* 0 if p holds the pattern of seed from its word first on, else 1 + the
+ * first wrong offset in p. */
+static long check_seed_at(const char *p, size_t len, size_t first, uint64_t seed)
 {
 	const uint64_t *w = (const uint64_t *)p;
 
 	for (size_t i = 0; i < len / 8; i++)
-		if (w[i] != pattern(i, seed))
+		if (w[i] != pattern(first + i, seed))
 			return 1 + (long)i * 8;
 	return 0;
+}
+
+/* 0 if p holds the pattern of seed, else 1 + the first wrong offset. */
+static long check_seed(const char *p, size_t len, uint64_t seed)
+{
+	return check_seed_at(p, len, 0, seed);
 }
 
 /*
@@ -312,6 +374,13 @@ static char *buffer(int pages, size_t len, int off)
 	if (madvise(p, len + HPAGE, pages == PTHP ? MADV_HUGEPAGE : MADV_NOHUGEPAGE))
 		die(pages == PTHP ? "madvise(MADV_HUGEPAGE)" : "madvise(MADV_NOHUGEPAGE)");
 	return p + off * 4096UL;
+}
+
+/* Give back what buffer() returned (NULL: nothing). */
+static void unbuffer(char *p, size_t len, int off)
+{
+	if (p)
+		munmap(p - off * 4096UL, len + HPAGE);
 }
 
 /* AnonHugePages, in kB, of the VMA of this process that holds addr. */
@@ -1005,8 +1074,10 @@ static void measure(const struct row *r)
 
 /* ---- the reduce rows ---- */
 
-static int reduce_mode = 1;
-static int rows_reduce_only;	/* cma_bench_rows=reduce */	/* cma_bench_reduce: 0 off, 1 on, 2 loop alone */
+static int reduce_mode = 1;	/* cma_bench_reduce: 0 off, 1 on, 2 loop alone */
+/* cma_bench_rows: every row, the reduce rows alone, the dump rows alone */
+enum { ROWS_ALL, ROWS_REDUCE, ROWS_DUMP };
+static int rows;
 static size_t rchunk = 256UL << 10;
 static char *rloc[2];		/* the local vectors: the reduce's, the loop's */
 static char *rscr;		/* the loop's scratch buffer, rchunk bytes */
@@ -1337,6 +1408,470 @@ static long env_long(const char *name, long def, long lo, long hi)
 	return x < lo ? lo : x > hi ? hi : x;
 }
 
+/* ---- the dump rows ---- */
+
+/*
+ * The dump rows' sizes: the other rows' ladder, then on to 1 GiB as far as
+ * the guest's memory lets it go (see dump_cap()).
+ */
+static const size_t dsizes[] = {
+	4UL << 10, 64UL << 10, 1UL << 20, 2UL << 20, 16UL << 20, 64UL << 20,
+	256UL << 20, 512UL << 20, 1UL << 30,
+};
+#define NDSIZES (sizeof(dsizes) / sizeof(dsizes[0]))
+#define DSEED	0xd0d0		/* the pattern of the dumped child's memory */
+#define DSLACK	(96UL << 20)	/* memory kept free beside the child and the sink */
+
+/* The ways, in the order of the fields' prefixes on the BENCH line. */
+enum { DM_VMSPLICE, DM_READV, DM_MEM, NDM };
+static const char *const dm_prefix[NDM] = { "", "readv_", "mem_" };
+static const char *const dm_what[NDM] = {
+	"process_vmsplice", "process_vm_readv", "pread of /proc/PID/mem",
+};
+enum { DS_TMPFS, DS_NULL, NDS };
+static const char *const ds_name[NDS] = { "tmpfs", "null" };
+/*
+ * Bytes copied per byte dumped. process_vmsplice() puts references to the
+ * child's pages into the pipe; splice() copies them into a file's page
+ * cache and passes them on into another pipe. process_vm_readv() and
+ * pread() copy into our buffer, write() copies that into the page cache or
+ * into the pipe's pages (a pipe takes no references from write()).
+ * Draining the null sink's pipe into /dev/null copies nothing.
+ */
+static const int dm_copies[NDM][NDS] = { { 1, 0 }, { 2, 2 }, { 2, 2 } };
+
+static int dump_mode = 1;	/* cma_bench_dump: 0 off */
+static size_t dump_max;		/* cma_bench_dump_max_mb */
+static const char *dump_dir;	/* cma_bench_dump_dir: the tmpfs sink's */
+static int dvms;		/* this kernel has process_vmsplice() */
+static pid_t dpid;		/* the dumped child, stopped */
+static int dpidfd = -1, dmem = -1, dfile = -1;
+static char *dsrc;		/* the child's memory, at this address in it */
+static char *dbuf, *dchk;	/* our buffer for readv and pread; the check's */
+static size_t dchunk;		/* bytes per call: the pipes' size */
+static int dpipe[2];		/* process_vmsplice()'s pipe */
+static int dsink[2];		/* the null sink: a pipe, drained into /dev/null */
+static long dcalls;		/* system calls of the last run_dump() */
+static int dverify;		/* check the bytes of the next dump */
+static size_t dseen;		/* ... of which this many came through */
+static long dbad;		/* 0, or 1 + the offset of the first wrong 8 bytes */
+
+/* Check n bytes that came through as the dump's bytes at dseen. */
+static void dump_check(const char *p, size_t n)
+{
+	long bad = check_seed_at(p, n, dseen / 8, DSEED);
+
+	if (bad && !dbad)
+		dbad = bad + dseen;
+	dseen += n;
+}
+
+/* n bytes out of the null sink's pipe: into /dev/null, or checked. */
+static void dump_drain(size_t n)
+{
+	ssize_t k;
+
+	while (n) {
+		if (dverify)
+			k = read(dsink[0], dchk, n < dchunk ? n : dchunk);
+		else
+			k = splice(dsink[0], NULL, devnull, NULL, n, 0);
+		if (k <= 0) {
+			if (k < 0 && errno == EINTR)
+				continue;
+			if (!k)
+				errno = EIO;
+			die("draining the null sink");
+		}
+		if (dverify)
+			dump_check(dchk, k);
+		dcalls++;
+		n -= k;
+	}
+}
+
+/* n bytes of process_vmsplice()'s pipe into the sink. */
+static void dump_splice(int sink, size_t n)
+{
+	int to = sink == DS_TMPFS ? dfile : dsink[1];
+	ssize_t k;
+
+	while (n) {
+		k = splice(dpipe[0], NULL, to, NULL, n, SPLICE_F_MOVE);
+		if (k <= 0) {
+			if (k < 0 && errno == EINTR)
+				continue;
+			if (!k)
+				errno = EIO;
+			die("splice into the sink");
+		}
+		dcalls++;
+		if (sink == DS_NULL)
+			dump_drain(k);
+		n -= k;
+	}
+}
+
+/* n bytes of our buffer into the sink. */
+static void dump_write(int sink, const char *buf, size_t n)
+{
+	int to = sink == DS_TMPFS ? dfile : dsink[1];
+	ssize_t k;
+
+	while (n) {
+		k = write(to, buf, n);
+		if (k <= 0) {
+			if (k < 0 && errno == EINTR)
+				continue;
+			if (!k)
+				errno = EIO;
+			die("write into the sink");
+		}
+		dcalls++;
+		if (sink == DS_NULL)
+			dump_drain(k);
+		buf += k;
+		n -= k;
+	}
+}
+
+/*
+ * One dump of the child's first size bytes into the sink, a pipe's worth
+ * (dchunk) a call: process_vmsplice() fills the pipe as far as it goes,
+ * process_vm_readv() and pread() fill our buffer of the same size.
+ */
+static void dump_once(int way, int sink, size_t size)
+{
+	size_t done = 0, len;
+	ssize_t n;
+
+	while (done < size) {
+		struct iovec l = { dbuf, 0 }, r = { dsrc + done, size - done };
+
+		len = size - done < dchunk ? size - done : dchunk;
+		if (way == DM_VMSPLICE) {
+			n = sys_process_vmsplice(dpidfd, dpipe[1], &r, 1, 0);
+		} else if (way == DM_READV) {
+			l.iov_len = r.iov_len = len;
+			n = process_vm_readv(dpid, &l, 1, &r, 1, 0);
+		} else {
+			n = pread(dmem, dbuf, len, (off_t)(uintptr_t)(dsrc + done));
+		}
+		if (n <= 0) {
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (!n)
+				errno = EIO;
+			fprintf(stderr, "cma_bench: dump of %zu bytes at %zu\n", size, done);
+			die(dm_what[way]);
+		}
+		dcalls++;
+		if (way == DM_VMSPLICE)
+			dump_splice(sink, n);
+		else
+			dump_write(sink, dbuf, n);
+		done += n;
+	}
+}
+
+/* The file sink's bytes, after a dump that is checked. */
+static void dump_check_file(size_t size)
+{
+	size_t off;
+	ssize_t n;
+
+	for (off = 0; off < size; off += n) {
+		n = pread(dfile, dchk, size - off < dchunk ? size - off : dchunk, off);
+		if (n <= 0) {
+			if (!n)
+				errno = EIO;
+			die("reading the dump back");
+		}
+		dump_check(dchk, n);
+	}
+}
+
+/*
+ * iters dumps of one way into one sink; returns the seconds spent in them.
+ * The file sink is truncated after each dump, outside the timed region: the
+ * next dump allocates its page cache afresh, as a new image would. With
+ * dverify set, the first dump's bytes are checked (not timed either).
+ */
+static double run_dump(int way, int sink, size_t size, long iters)
+{
+	double t = 0, t0;
+
+	dcalls = 0;
+	for (long i = 0; i < iters; i++) {
+		dseen = 0;
+		t0 = now();
+		dump_once(way, sink, size);
+		t += now() - t0;
+		if (sink == DS_TMPFS) {
+			if (dverify)
+				dump_check_file(size);
+			if (ftruncate(dfile, 0) || lseek(dfile, 0, SEEK_SET))
+				die("truncating the dump");
+		}
+		if (dverify && (dbad || dseen != size)) {
+			printf("BENCH-ERROR dump-%s %s: the dump of %zu bytes %s at offset %ld\n",
+			       ds_name[sink], dm_what[way], size,
+			       dbad ? "holds wrong bytes" : "came through short",
+			       dbad ? dbad - 1 : (long)dseen);
+			fflush(stdout);
+			exit(1);
+		}
+		dverify = 0;
+	}
+	return t;
+}
+
+/* Dumps per sample for at least min_sample, as measure() sizes them; the
+ * first warm-up dump is checked. */
+static long dump_iters(int way, int sink, size_t size)
+{
+	long iters = 1;
+	double t;
+
+	dverify = 1;
+	dbad = 0;
+	t = run_dump(way, sink, size, 1);
+	if (t < min_sample)
+		t = run_dump(way, sink, size, 1);
+	if (t < min_sample) {
+		iters = t > 0 ? (long)(min_sample / t) + 1 : 1000000;
+		if (iters > 1000000)
+			iters = 1000000;
+		t = run_dump(way, sink, size, iters);
+		if (t < min_sample)
+			iters = (long)(iters * (min_sample / (t > 0 ? t : 1e-9)) * 1.1) + 1;
+	}
+	return iters;
+}
+
+static void join(char *buf, size_t len, const double *v, int n, const char *fmt)
+{
+	buf[0] = '\0';
+	for (int i = 0; i < n; i++) {
+		snprintf(buf + strlen(buf), len - strlen(buf), i ? "," : "");
+		snprintf(buf + strlen(buf), len - strlen(buf), fmt, v[i]);
+	}
+}
+
+/*
+ * One row: the three ways into one sink, size bytes. The samples go round
+ * the ways, the order turning from round to round, so that drift in the
+ * guest reaches all three alike; ratio_samples (vmsplice/readv) and
+ * mem_ratio_samples (/proc/PID/mem / readv) are each round's ratios.
+ */
+static void measure_dump(int sink, size_t size)
+{
+	double bw[NDM][MAXREPS], ratio[2][MAXREPS];
+	char s[NDM + 2][MAXREPS * 16], st[NDM + 2][160], calls[NDM][24];
+	long iters[NDM] = { 0 }, ncalls[NDM] = { 0 };
+	int first = dvms ? DM_VMSPLICE : DM_READV;
+
+	for (int w = first; w < NDM; w++)
+		iters[w] = dump_iters(w, sink, size);
+	for (int i = 0; i < reps; i++) {
+		for (int j = 0; j < NDM; j++) {
+			int w = (i + j) % NDM;
+			double t;
+
+			if (w < first)
+				continue;
+			t = run_dump(w, sink, size, iters[w]);
+			ncalls[w] += dcalls;
+			bw[w][i] = (double)size * iters[w] / t / 1e6;
+		}
+		ratio[0][i] = dvms ? bw[DM_VMSPLICE][i] / bw[DM_READV][i] : 0;
+		ratio[1][i] = bw[DM_MEM][i] / bw[DM_READV][i];
+	}
+	for (int w = 0; w < NDM; w++) {
+		if (w < first) {
+			snprintf(st[w], sizeof(st[w]), "%smin=n/a %smed=n/a %smax=n/a",
+				 dm_prefix[w], dm_prefix[w], dm_prefix[w]);
+			strcpy(s[w], "n/a");
+			strcpy(calls[w], "n/a");
+			continue;
+		}
+		series(st[w], sizeof(st[w]), dm_prefix[w], bw[w], reps, 1);
+		join(s[w], sizeof(s[w]), bw[w], reps, "%.1f");
+		snprintf(calls[w], sizeof(calls[w]), "%.2f",
+			 (double)ncalls[w] / (iters[w] * reps));
+	}
+	for (int k = 0; k < 2; k++) {
+		const char *prefix = k ? "mem_ratio_" : "ratio_";
+
+		if (!k && !dvms) {
+			snprintf(st[NDM], sizeof(st[NDM]), "%smin=n/a %smed=n/a %smax=n/a",
+				 prefix, prefix, prefix);
+			strcpy(s[NDM], "n/a");
+			continue;
+		}
+		series(st[NDM + k], sizeof(st[0]), prefix, ratio[k], reps, 4);
+		join(s[NDM + k], sizeof(s[0]), ratio[k], reps, "%.4f");
+	}
+	printf("BENCH kind=dump-%s size=%zu reps=%d iters=%ld readv_iters=%ld mem_iters=%ld "
+	       "%s unit=MB/s samples=%s %s readv_samples=%s %s mem_samples=%s "
+	       "%s ratio_samples=%s %s mem_ratio_samples=%s chunk=%zu copies=%d "
+	       "readv_copies=%d mem_copies=%d calls=%s readv_calls=%s mem_calls=%s check=ok\n",
+	       ds_name[sink], size, reps, iters[DM_VMSPLICE], iters[DM_READV], iters[DM_MEM],
+	       st[DM_VMSPLICE], s[DM_VMSPLICE], st[DM_READV], s[DM_READV], st[DM_MEM],
+	       s[DM_MEM], st[NDM], s[NDM], st[NDM + 1], s[NDM + 1], dchunk,
+	       dm_copies[DM_VMSPLICE][sink], dm_copies[DM_READV][sink],
+	       dm_copies[DM_MEM][sink], calls[DM_VMSPLICE], calls[DM_READV], calls[DM_MEM]);
+	fflush(stdout);
+}
+
+/* A "Key: N kB" line of /proc/meminfo, in bytes; 0 if absent. */
+static size_t meminfo(const char *key)
+{
+	FILE *f = fopen("/proc/meminfo", "r");
+	char line[128];
+	size_t kb = 0, n = strlen(key);
+
+	while (f && fgets(line, sizeof(line), f))
+		if (!strncmp(line, key, n) && line[n] == ':')
+			kb = strtoull(line + n + 1, NULL, 10);
+	if (f)
+		fclose(f);
+	return kb << 10;
+}
+
+/*
+ * The largest size the dump rows reach: the dumped child holds size bytes
+ * and the tmpfs sink as much again, both in the guest's memory, and the
+ * sink must fit its file system (tmpfs: half the memory by default).
+ */
+static size_t dump_cap(size_t avail, size_t sink_free, const char **limit)
+{
+	size_t cap = 0;
+
+	*limit = "none";
+	for (size_t k = 0; k < NDSIZES; k++) {
+		if (dsizes[k] > dump_max) {
+			*limit = "cma_bench_dump_max_mb";
+			break;
+		}
+		if (2 * dsizes[k] + DSLACK > avail) {
+			*limit = "memory";
+			break;
+		}
+		if (dsizes[k] + (1UL << 20) > sink_free) {
+			*limit = "sink";
+			break;
+		}
+		cap = dsizes[k];
+	}
+	return cap;
+}
+
+/*
+ * Every dump row: a child fills its memory and stops; we dump it, the three
+ * ways into each sink, every size in turn. Without process_vmsplice() (ENOSYS:
+ * a kernel without the call) the other two ways still run.
+ */
+static void dump_rows(void)
+{
+	int e = process_vmsplice_probe(), ctl[2], status;
+	size_t avail = meminfo("MemAvailable"), sink_free = 0, cap;
+	const char *limit, *fs = "?";
+	char path[64], fsbuf[24];
+	struct statfs sfs;
+
+	if (!dump_mode) {
+		printf("BENCH-SKIP kind=dump reason=\"cma_bench_dump=0\"\n");
+		return;
+	}
+	dvms = e != ENOSYS;
+	if (!dvms)
+		printf("BENCH-SKIP kind=dump-vmsplice probe=ENOSYS reason=\"this kernel has no "
+		       "process_vmsplice() (process_vmsplice(-1, -1, NULL, 0, 0) failed with "
+		       "ENOSYS); the readv and /proc/PID/mem ways run\"\n");
+	if (!statfs(dump_dir, &sfs)) {
+		sink_free = (size_t)sfs.f_bavail * sfs.f_bsize;
+		snprintf(fsbuf, sizeof(fsbuf), "0x%lx", (unsigned long)sfs.f_type);
+		fs = sfs.f_type == TMPFS_MAGIC ? "tmpfs" : fsbuf;
+	}
+	cap = dump_cap(avail, sink_free, &limit);
+	printf("BENCH-DUMP probe=%s dir=%s sinkfs=%s mem_avail_mb=%zu sink_free_mb=%zu "
+	       "max_mb=%zu limit=%s\n", e > 0 ? strerrorname_np(e) : e ? "success" : "none",
+	       dump_dir, fs, avail >> 20, sink_free >> 20, cap >> 20, limit);
+	if (!cap)
+		return;
+
+	if (pipe(dpipe) || pipe(dsink) || pipe(ctl))
+		die("pipe");
+	dchunk = pipe_setup(dpipe[1]);
+	if (pipe_setup(dsink[1]) < dchunk)
+		dchunk = fcntl(dsink[1], F_GETPIPE_SZ);
+	dbuf = buffer(P4K, dchunk, OFF_LSRC);
+	dchk = buffer(P4K, dchunk, OFF_LDST);
+	memset(dbuf, 0, dchunk);
+	memset(dchk, 0, dchunk);
+	fflush(stdout);
+	dpid = fork();
+	if (dpid < 0)
+		die("fork");
+	if (dpid == 0) {
+		char *p;
+
+		/* Stopped, it would outlive a bench that dies: go with it. */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() == 1)
+			_exit(1);
+		p = buffer(P4K, cap, OFF_REMOTE);
+		fill_seed(p, cap, DSEED);
+		if (write(ctl[1], &p, sizeof(p)) != sizeof(p))
+			_exit(1);
+		/* Dumped while stopped, as a checkpoint tool stops it. */
+		raise(SIGSTOP);
+		for (;;)
+			pause();
+	}
+	close(ctl[1]);
+	xread(ctl[0], &dsrc, sizeof(dsrc));
+	close(ctl[0]);
+	if (waitpid(dpid, &status, WUNTRACED) != dpid || !WIFSTOPPED(status))
+		die("the dumped child did not stop");
+	if (dvms && (dpidfd = sys_pidfd_open(dpid, 0)) < 0)
+		die("pidfd_open");
+	snprintf(path, sizeof(path), "/proc/%d/mem", dpid);
+	dmem = open(path, O_RDONLY);
+	if (dmem < 0)
+		die(path);
+	printf("BENCH-DUMP child=%d size_mb=%zu chunk=%zu ways=%s\n", dpid, cap >> 20, dchunk,
+	       dvms ? "vmsplice,readv,mem" : "readv,mem");
+
+	for (int sink = 0; sink < NDS; sink++) {
+		char file[512];
+
+		snprintf(file, sizeof(file), "%s/cma_bench_dump.%d", dump_dir, getpid());
+		/* Unlinked at once: it goes with us, however we end. */
+		if (sink == DS_TMPFS) {
+			dfile = open(file, O_RDWR | O_CREAT | O_TRUNC, 0600);
+			if (dfile < 0 || unlink(file))
+				die(file);
+		}
+		for (size_t k = 0; k < NDSIZES && dsizes[k] <= cap; k++)
+			measure_dump(sink, dsizes[k]);
+		if (sink == DS_TMPFS) {
+			close(dfile);
+			dfile = -1;
+		}
+	}
+	kill(dpid, SIGKILL);
+	waitpid(dpid, NULL, 0);
+	if (dpidfd >= 0)
+		close(dpidfd);
+	close(dmem);
+	close(dpipe[0]);
+	close(dpipe[1]);
+	close(dsink[0]);
+	close(dsink[1]);
+}
+
 int main(void)
 {
 	char cs[64], thp[128], lthp[NPAGES][16], pthp[NPAGES][16];
@@ -1356,16 +1891,25 @@ int main(void)
 	else
 		reduce_mode = env_long("cma_bench_reduce", 1, 0, 1);
 	rchunk = (size_t)env_long("cma_bench_reduce_chunk_kb", 256, 4, 65536) << 10;
-	rows_reduce_only = getenv("cma_bench_rows") && !strcmp(getenv("cma_bench_rows"), "reduce");
+	if (getenv("cma_bench_rows") && !strcmp(getenv("cma_bench_rows"), "reduce"))
+		rows = ROWS_REDUCE;
+	if (getenv("cma_bench_rows") && !strcmp(getenv("cma_bench_rows"), "dump"))
+		rows = ROWS_DUMP;
+	dump_mode = env_long("cma_bench_dump", 1, 0, 1);
+	/* Past 64 MiB only when the other rows go all the way there. */
+	dump_max = (size_t)env_long("cma_bench_dump_max_mb", max_size >= MAXSIZE ? 1024 :
+				    (long)(max_size >> 20), 0, 1L << 20) << 20;
+	dump_dir = getenv("cma_bench_dump_dir") && *getenv("cma_bench_dump_dir") ?
+		   getenv("cma_bench_dump_dir") : "/tmp";
 
 	uname(&u);
 	file_line("/sys/devices/system/clocksource/clocksource0/current_clocksource",
 		  cs, sizeof(cs));
 	file_line("/sys/kernel/mm/transparent_hugepage/enabled", thp, sizeof(thp));
 	printf("BENCH-INFO kernel=%s version=\"%s\" cpus=%ld clocksource=%s "
-	       "thp_enabled=\"%s\" reps=%d min_ms=%.0f max_mb=%zu\n",
+	       "thp_enabled=\"%s\" reps=%d min_ms=%.0f max_mb=%zu dump_max_mb=%zu\n",
 	       u.release, u.version, sysconf(_SC_NPROCESSORS_ONLN), cs, thp,
-	       reps, min_sample * 1e3, max_size >> 20);
+	       reps, min_sample * 1e3, max_size >> 20, dump_max >> 20);
 
 	/* Shared before fork on purpose: MAP_SHARED pages are never COW. */
 	shm_raw = mmap(NULL, MAXSIZE + 3 * HPAGE, PROT_READ | PROT_WRITE,
@@ -1417,7 +1961,7 @@ int main(void)
 		       strcmp(pthp[k], "ok") ? pthp[k] : lthp[k]);
 	}
 
-	if (rows_reduce_only)
+	if (rows != ROWS_ALL)
 		goto reduce;
 	for (int k = 0; k < NPAGES; k++) {
 		const char *st = k == P4K ? "-" :
@@ -1480,9 +2024,10 @@ int main(void)
 		}
 	}
 
-	/* Last: they have buffers of their own, on both sides. */
+	/* Late: they have buffers of their own, on both sides. */
 reduce:
-	reduce_rows();
+	if (rows != ROWS_DUMP)
+		reduce_rows();
 
 	xwrite(to_peer[1], &q, sizeof(q));
 	xread(from_peer[0], &end, sizeof(end));
@@ -1491,6 +2036,21 @@ reduce:
 		if (end.thp_kb[k] != pinfo.thp_kb[k])
 			printf("BENCH-THP pages=%s peer_remote_kb changed from %ld to %ld state=changed\n",
 			       pages_name[k], pinfo.thp_kb[k], end.thp_kb[k]);
+
+	/*
+	 * Last, with the peer gone and our buffers given back: the dumped
+	 * child and the tmpfs sink take up to twice the largest size.
+	 */
+	for (int k = 0; k < NPAGES; k++) {
+		unbuffer(lsrc[k], MAXSIZE, OFF_LSRC);
+		unbuffer(ldst[k], MAXSIZE, OFF_LDST);
+	}
+	unbuffer(rloc[0], MAXSIZE, OFF_RLOC0);
+	unbuffer(rloc[1], MAXSIZE, OFF_RLOC1);
+	unbuffer(rscr, rchunk, OFF_RSCR);
+	munmap(shm_raw, MAXSIZE + 3 * HPAGE);
+	if (rows != ROWS_REDUCE)
+		dump_rows();
 	printf("BENCH-DONE elapsed=%.1f s\n", now() - start);
 	return 0;
 }

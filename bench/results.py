@@ -37,6 +37,13 @@ GIFT_PLAIN = 1.1    # a gift call's time / a plain vmsplice call's, at most
 REDUCE_LOOP = 1.3   # PROCESS_VM_REDUCE / readv + userspace loop, on the patched kernel ...
 REDUCE_MIN_SIZE = 64 << 10  # ... for vectors of this size and more
 REDUCE_OPS = ("sum-f64", "sum-s32", "max-f32", "bxor-u64")   # the rows' kinds: reduce-<op>
+DUMP_READV = 2.0    # process_vmsplice + splice / process_vm_readv + write, patched kernel ...
+DUMP_MIN_SIZE = 1 << 20     # ... for dumps of this size and more, into either sink
+DUMP_SINKS = ("tmpfs", "null")      # the rows' kinds: dump-<sink>
+# The ways of a dump row, by the prefix of their fields on the BENCH line.
+DUMP_WAYS = (("vmsplice", ""), ("readv", "readv_"), ("mem", "mem_"))
+DUMP_LABELS = {"vmsplice": "process_vmsplice + splice", "readv": "process_vm_readv + write",
+               "mem": "/proc/PID/mem pread + write"}
 VMSPLICE_KINDS = ("vmsplice-move", "vmsplice-copy", "pipe", "vmsplice-readv")
 CALL_KINDS = ("gift-call", "plain-call")
 # Summed over the samples of the boots of a kernel (see vmsplice_counts()).
@@ -89,7 +96,7 @@ ORDER = {"readv": 0, "writev": 1, "memcpy": 2, "shm": 3,
 def parse_boot(kernel, logdir):
     boot = {"kernel": kernel, "dir": logdir, "rows": {}, "thp": [], "info": {},
             "clocksource": "?", "errors": [], "reduce": {}, "reduce_skips": [],
-            "reduce_info": None}
+            "reduce_info": None, "dump": {}, "dump_skips": [], "dump_info": []}
     text = open(os.path.join(logdir, "bench.log"), errors="replace").read()
     for line in text.splitlines():
         if line.startswith("BENCH "):
@@ -98,6 +105,10 @@ def parse_boot(kernel, logdir):
                 # PROCESS_VM_REDUCE against readv + loop: a table of its own.
                 boot["reduce"][(f["kind"][len("reduce-"):], int(f["size"]))] = f
                 continue
+            if f["kind"].startswith("dump-"):
+                # A stopped process dumped three ways: a table of its own.
+                boot["dump"][(f["kind"][len("dump-"):], int(f["size"]))] = f
+                continue
             key = (f["kind"], f["pages"], int(f["iov"]), int(f["size"]))
             boot["rows"][key] = {"samples": [float(x) for x in f["samples"].split(",")],
                                  "thp": f.get("thp", "-"), "fields": f}
@@ -105,7 +116,10 @@ def parse_boot(kernel, logdir):
             boot["info"] = fields(line)
             boot["clocksource"] = boot["info"].get("clocksource", "?")
         elif line.startswith("BENCH-SKIP"):
-            boot["reduce_skips"].append(fields(line))
+            f = fields(line)
+            boot["dump_skips" if f.get("kind", "").startswith("dump") else "reduce_skips"].append(f)
+        elif line.startswith("BENCH-DUMP"):
+            boot["dump_info"].append(fields(line))
         elif line.startswith("BENCH-REDUCE"):
             boot["reduce_info"] = fields(line)
         elif line.startswith("BENCH-THP"):
@@ -186,9 +200,10 @@ def main():
     vrows = vmsplice_table(results, vfields)
     grows = gift_table(results)
     rrows = reduce_table(boots)
-    write_markdown(args, boots, results, vrows, grows, rrows)
-    write_data(args.out, results, vrows, rrows)
-    summary(args, boots, results, vrows, grows, rrows)
+    drows = dump_table(boots)
+    write_markdown(args, boots, results, vrows, grows, rrows, drows)
+    write_data(args.out, results, vrows, rrows, drows)
+    summary(args, boots, results, vrows, grows, rrows, drows)
 
 
 def gift_table(results):
@@ -295,6 +310,91 @@ def reduce_skip_text(boots):
     return out
 
 
+def dump_table(boots):
+    """One row per sink and size: the three ways of dumping a stopped child,
+    samples pooled over the boots of each kernel; the ratios of the patched
+    kernel's medians, the readv and /proc/PID/mem ways against stock."""
+    pooled = {}
+    for b in boots:
+        for key, f in b["dump"].items():
+            p = pooled.setdefault((b["kernel"], key), {w: [] for w, _ in DUMP_WAYS})
+            for w, prefix in DUMP_WAYS:
+                p[w] += samples_of(f, prefix + "samples")
+            p.setdefault("ratio", []).extend(samples_of(f, "ratio_samples"))
+            p.setdefault("mem_ratio", []).extend(samples_of(f, "mem_ratio_samples"))
+            p.setdefault("lines", []).append(f)
+    order = {k: i for i, k in enumerate(DUMP_SINKS)}
+    rows = []
+    for key in sorted({k for _, k in pooled}, key=lambda k: (order.get(k[0], 99), k[0], k[1])):
+        sink, size = key
+        r = {"sink": sink, "size": size}
+        lines = []
+        for kernel in ("stock", "patched"):
+            p = pooled.get((kernel, key), {})
+            for w in [w for w, _ in DUMP_WAYS] + ["ratio", "mem_ratio"]:
+                r[(kernel, w)] = stats(p[w]) if p.get(w) else None
+            lines += p.get("lines", [])
+        med = lambda kernel, w: r[(kernel, w)][1] if r[(kernel, w)] else None
+        div = lambda x, y: x / y if x and y else None
+        r["ratio"] = div(med("patched", "vmsplice"), med("patched", "readv"))
+        r["mem_ratio"] = div(med("patched", "mem"), med("patched", "readv"))
+        r["readv_ps"] = div(med("patched", "readv"), med("stock", "readv"))
+        r["mem_ps"] = div(med("patched", "mem"), med("stock", "mem"))
+        r["copies"] = {w: sorted({f.get(prefix + "copies", "?") for f in lines})
+                       for w, prefix in DUMP_WAYS}
+
+        def calls(w, prefix):
+            v = [float(f[prefix + "calls"]) for f in lines
+                 if f.get(prefix + "calls", "n/a") != "n/a"]
+            return statistics.median(v) if v else None
+        r["calls"] = {w: calls(w, prefix) for w, prefix in DUMP_WAYS}
+        checks = [f.get("check", "?") for f in lines]
+        r["check"] = (f"ok ({len(checks)} boot{'s' if len(checks) > 1 else ''})"
+                      if checks and all(c == "ok" for c in checks) else ", ".join(checks))
+        r["target"] = DUMP_READV if size >= DUMP_MIN_SIZE else None
+        pairs = r[("patched", "ratio")]
+        if r["ratio"] is None:
+            r["verdict"] = "no process_vmsplice samples"
+        elif r["target"] is None:
+            r["verdict"] = "no target"
+        elif r["ratio"] >= r["target"]:
+            r["verdict"] = "ok"
+        else:
+            r["verdict"] = (f"MISS ({r['ratio']:.2f} < {r['target']:g}; pairs "
+                            f"{pairs[0]:.2f}-{pairs[2]:.2f})")
+        rows.append(r)
+    return rows
+
+
+def dump_skip_text(boots):
+    """What the boots said about the dump rows' ways, one line per kernel."""
+    out = []
+    for kernel in ("stock", "patched"):
+        bs = [b for b in boots if b["kernel"] == kernel]
+        for kind, what in (("dump-vmsplice", "process_vmsplice + splice"),
+                           ("dump", "every dump row")):
+            skipped = [b for b in bs if any(s.get("kind") == kind for s in b["dump_skips"])]
+            if not skipped:
+                continue
+            reasons = sorted({s.get("reason", "?") for b in skipped for s in b["dump_skips"]
+                              if s.get("kind") == kind})
+            why = ("as expected: the call is the series'" if kernel == "stock" and
+                   kind == "dump-vmsplice" else
+                   "**the patched kernel has no process_vmsplice(): no ratios**"
+                   if kind == "dump-vmsplice" else "on request")
+            out.append(f"{kernel} kernel, {len(skipped)} of {len(bs)} boot(s): {what} "
+                       f"skipped ({why}): {'; '.join(reasons)}")
+    for b in boots:
+        for i in b["dump_info"]:
+            if "limit" in i:
+                out.append(f"boot `{os.path.basename(b['dir'])}`: dumps up to "
+                           f"{i.get('max_mb', '?')} MiB (stopped by: {i.get('limit', '?')}; "
+                           f"MemAvailable {i.get('mem_avail_mb', '?')} MiB, sink "
+                           f"{i.get('dir', '?')} on {i.get('sinkfs', '?')} with "
+                           f"{i.get('sink_free_mb', '?')} MiB free)")
+    return out
+
+
 def vmsplice_counts(lines):
     """Sum the counts of the BENCH lines of one row over the boots of a
     kernel: totals, with None for a counter some boot did not have."""
@@ -380,7 +480,7 @@ def opt(x, f="{:.2f}"):
     return "n/a" if x is None else f.format(x)
 
 
-def write_markdown(args, boots, results, vrows, grows, rrows):
+def write_markdown(args, boots, results, vrows, grows, rrows, drows):
     md = []
     md.append("# crossmem benchmark: stock vs patched\n")
     md.append("Bandwidth in MB/s (10^6 bytes/s), median of all samples of all boots "
@@ -514,6 +614,7 @@ def write_markdown(args, boots, results, vrows, grows, rrows):
                 us("patched", "plain-call"), us("patched", "gift-call"),
                 opt(g["gift_plain"]), opt(g["stock_gift_plain"]), GIFT_PLAIN, g["verdict"]))
     reduce_markdown(md, boots, rrows)
+    dump_markdown(md, boots, drows)
     with open(os.path.join(args.out, "results.md"), "w") as f:
         f.write("\n".join(md) + "\n")
 
@@ -590,6 +691,82 @@ def reduce_markdown(md, boots, rrows):
               "one pass over the data and the calls of the chunks.")
 
 
+def dump_markdown(md, boots, drows):
+    md.append("")
+    md.append("## Dumping a stopped process: process_vmsplice against process_vm_readv "
+              "and /proc/PID/mem\n")
+    md.append(f"Target: from {human(DUMP_MIN_SIZE)}, into either sink, dumping with "
+              "`process_vmsplice()` + `splice()` runs at >= "
+              f"{DUMP_READV:g}x the bandwidth of `process_vm_readv()` + `write()` (ratio of "
+              "the medians), both measured in the same boots of the patched kernel. The "
+              "stock kernel has no process_vmsplice(): its boots probe for it (ENOSYS) and "
+              "run the other two ways, whose stock medians are beside the patched ones.\n")
+    for line in dump_skip_text(boots):
+        md.append(f"- {line}")
+    if not drows:
+        md.append("")
+        md.append("No dump rows in this run.")
+        return
+    md.append("")
+    md.append("| sink | size | vmsplice+splice | readv+write | /proc/PID/mem | ms per dump "
+              "(vmsplice, readv, mem) | vmsplice/readv | pairs min-median-max | mem/readv "
+              "| bytes copied per byte (vmsplice, readv, mem) | stock readv+write "
+              "| stock /proc/PID/mem | readv, mem patched/stock | calls per dump "
+              "(vmsplice, readv, mem) | check | target | verdict |")
+    md.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---|")
+    for r in drows:
+        m = lambda k, w: fmt(r[(k, w)][1]) if r[(k, w)] else "-"
+        ms = lambda w: (f"{r['size'] / r[('patched', w)][1] / 1e3:.3g}"
+                        if r[("patched", w)] else "-")
+        pr = r[("patched", "ratio")]
+        md.append("| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} "
+                  "| {} | {} |".format(
+                      r["sink"], human(r["size"]), m("patched", "vmsplice"),
+                      m("patched", "readv"), m("patched", "mem"),
+                      ", ".join(ms(w) for w, _ in DUMP_WAYS),
+                      opt(r["ratio"], "{:.3f}"),
+                      f"{pr[0]:.2f}-{pr[1]:.2f}-{pr[2]:.2f}" if pr else "-",
+                      opt(r["mem_ratio"], "{:.3f}"),
+                      ", ".join("/".join(r["copies"][w]) for w, _ in DUMP_WAYS),
+                      m("stock", "readv"), m("stock", "mem"),
+                      f"{opt(r['readv_ps'])}, {opt(r['mem_ps'])}",
+                      ", ".join(opt(r["calls"][w], "{:.1f}") for w, _ in DUMP_WAYS),
+                      r["check"], f">= {r['target']:g}" if r["target"] else "-",
+                      r["verdict"]))
+    md.append("")
+    md.append("MB/s: bytes dumped per second, medians of the pooled samples of the patched "
+              "boots (stock beside, for the ways it has). A child fills its memory (4 KiB "
+              "pages) and stops itself (SIGSTOP); the bench dumps its first `size` bytes, "
+              "a pipe's worth (1 MiB) per call. `vmsplice+splice`: process_vmsplice() puts "
+              "references to the child's pages into a pipe, splice() moves them into the "
+              "sink. `readv+write`: process_vm_readv() into a 1 MiB buffer, write() of it. "
+              "`/proc/PID/mem`: pread() of the child's /proc/PID/mem into the buffer, "
+              "write(). Sinks: `tmpfs`, a file on tmpfs, truncated after every dump "
+              "outside the timed region (each dump allocates its page cache afresh, as a "
+              "new image does); `null`, a pipe (what a socket to a page server would be) "
+              "that the dumping process empties into /dev/null with splice() after every "
+              "call into it, inside the timed region. The samples go round the three "
+              "ways, the order turning each round: \"pairs\" is the spread of the rounds' "
+              "vmsplice/readv ratios. check: once per row, way and boot, before the "
+              "samples, the dump's bytes were read back (the file; the pipe instead of "
+              "/dev/null) and compared with the child's pattern.\n")
+    md.append("Structural cost, bytes copied per byte dumped (what carries over from the "
+              "emulator to hardware):\n")
+    md.append("| way | into the tmpfs file | into the pipe (null) |")
+    md.append("|---|---:|---:|")
+    md.append("| process_vmsplice + splice | **1** (splice() into the page cache) | **0** "
+              "(references move from pipe to pipe) |")
+    md.append("| process_vm_readv + write | 2 (into the buffer, into the page cache) | 2 "
+              "(into the buffer, into the pipe's pages) |")
+    md.append("| /proc/PID/mem pread + write | 2 | 2 (as readv) |")
+    md.append("")
+    md.append("A pipe takes no references from write(): the null sink costs the readv and "
+              "/proc/PID/mem ways a copy, as a socket to a page server would, while "
+              "splice() passes process_vmsplice()'s page references on. Only a write() "
+              "straight into /dev/null would spare that copy, and then the ways would not "
+              "share a sink.")
+
+
 def reduce_series(rrows):
     return {op: [r for r in rrows if r["op"] == op and r["ratio"] is not None]
             for op in REDUCE_OPS}
@@ -600,7 +777,7 @@ SERIES = [series_name(k, p, i) for k in ("readv", "writev") for p in ("4k", "thp
     [f"{k}-4k" for k in VMSPLICE_KINDS]
 
 
-def write_data(out, results, vrows, rrows):
+def write_data(out, results, vrows, rrows, drows):
     d = os.path.join(out, "data")
     os.makedirs(d, exist_ok=True)
     rows = {name: [] for name in SERIES}
@@ -624,6 +801,21 @@ def write_data(out, results, vrows, rrows):
                 rd, lp, pr = r["reduce"], r["loop"], r["pairs"]
                 f.write(f"{r['size']} {rd[1]:.3f} {lp[1]:.3f} {r['ratio']:.4f} {pr[0]:.4f} "
                         f"{pr[2]:.4f} {rd[0]:.3f} {rd[2]:.3f} {lp[0]:.3f} {lp[2]:.3f}\n")
+    for sink in DUMP_SINKS:
+        with open(os.path.join(d, f"dump-{sink}.dat"), "w") as f:
+            f.write("# size vmsplice_med readv_med mem_med vmsplice/readv pairs_min pairs_max "
+                    "mem/readv stock_readv_med stock_mem_med (NaN: missing)\n")
+            for r in drows:
+                if r["sink"] != sink:
+                    continue
+                nan = lambda x: "NaN" if x is None else f"{x:.4f}"
+                med = lambda k, w: r[(k, w)][1] if r[(k, w)] else None
+                pr = r[("patched", "ratio")]
+                f.write(f"{r['size']} {nan(med('patched', 'vmsplice'))} "
+                        f"{nan(med('patched', 'readv'))} {nan(med('patched', 'mem'))} "
+                        f"{nan(r['ratio'])} {nan(pr and pr[0])} {nan(pr and pr[2])} "
+                        f"{nan(r['mem_ratio'])} {nan(med('stock', 'readv'))} "
+                        f"{nan(med('stock', 'mem'))}\n")
     with open(os.path.join(d, "vmsplice-ratio.dat"), "w") as f:
         f.write("# size patched_move/copy patched_move/pipe stock_move/copy "
                 "patched_move/copy_incl_refill patched_move/readv (NaN: missing)\n")
@@ -634,7 +826,7 @@ def write_data(out, results, vrows, rrows):
                     f"{nan(v['move_readv'])}\n")
 
 
-def summary(args, boots, results, vrows, grows, rrows):
+def summary(args, boots, results, vrows, grows, rrows, drows):
     for b in boots:
         clock = ""
         if b["uptime"] and b["wall"]:
@@ -664,6 +856,18 @@ def summary(args, boots, results, vrows, grows, rrows):
               "rows show how much); rerun on an idle host or with BENCH_WAIT_IDLE=600")
     for line in reduce_skip_text(boots):
         print("bench: " + line.replace("**", ""))
+    for line in dump_skip_text(boots):
+        print("bench: " + line.replace("**", "").replace("`", ""))
+    for r in drows:
+        if r["size"] < DUMP_MIN_SIZE:
+            continue
+        pr = r[("patched", "ratio")]
+        print(f"bench: dump {r['sink']} {human(r['size'])}: vmsplice/readv+write "
+              f"{opt(r['ratio'])}" + (f" (pairs {pr[0]:.2f}-{pr[2]:.2f})" if pr else "")
+              + f", /proc/mem/readv {opt(r['mem_ratio'])}, readv patched/stock "
+              f"{opt(r['readv_ps'])}, copies "
+              + "/".join(",".join(r["copies"][w]) for w, _ in DUMP_WAYS)
+              + f", check {r['check']}: {r['verdict']}")
     for r in rrows:
         pr = r["pairs"]
         print(f"bench: reduce {r['op']} {human(r['size'])}: reduce/readv+loop "

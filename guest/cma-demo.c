@@ -26,21 +26,35 @@
  * vectorised loop and its scalar one), and checked bit for bit against the
  * serial sum the parent computes itself (integer values: every order of
  * the additions gives the same bits). Skipped on a kernel without the flag.
+ *
+ * Last, a dump, as CRIU checkpoints a process: a child writes a 64 MiB
+ * message with holes (pages it never touches) and stops itself; /bin/vmdump
+ * writes its anonymous memory to an image on tmpfs with process_vmsplice()
+ * and splice() (one copy: into the image's page cache), and again with
+ * process_vm_readv() and write() (two copies), best of three each; every
+ * image is verified against process_vm_readv() of the child (vmdump
+ * --verify), the two must be identical, and the message's part of the
+ * image must hold exactly the pages the child wrote. On a kernel without
+ * process_vmsplice() only the second way runs.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 #include "process_vm_uapi.h"
+#include "vmdump.h"
 
 #define SIZE	(64UL << 20)
 #define CHUNK	(1UL << 20)	/* a shared-memory slot, a pipe's capacity */
@@ -419,6 +433,316 @@ out:
 	close(go[1]);
 	for (c = 0; c < NRED; c++)
 		waitpid(rpid[c], NULL, 0);
+	/* Not in the dump's child: it forks from us. */
+	munmap(own, RSIZE);
+	munmap(acc, RSIZE);
+	munmap(serial, RSIZE);
+	munmap(rscratch, RCHUNK);
+	return rc;
+}
+
+/* ---- the dump: a stopped process's memory into a file, as CRIU does ---- */
+
+#define DSIZE		(64UL << 20)
+#define DROUNDS		3
+#define DHOLE_EVERY	(8UL << 20)	/* the last MiB of every 8 MiB is a hole */
+#define DHOLE_LEN	(1UL << 20)
+
+enum { DM_VMSPLICE, DM_READV, NDM };
+static const char *const dm_name[NDM] = {
+	"process_vmsplice + splice", "process_vm_readv + write",
+};
+
+/* What one vmdump run said. */
+struct dres {
+	int status;		/* exit status; -1: died */
+	uint64_t bytes, pages;
+	size_t runs;
+	double ms;
+	int copies;		/* bytes copied per byte dumped; -1: not said */
+	int ok;			/* verify: it said "verify OK" */
+};
+
+/* Page p of the message is a hole (never written) in the last MiB of every
+ * 8 MiB, and one page in 61 elsewhere: runs of many lengths. */
+static int dhole(size_t p, size_t pg)
+{
+	return (p * pg) % DHOLE_EVERY >= DHOLE_EVERY - DHOLE_LEN || p % 61 == 7;
+}
+
+static uint64_t dword(size_t i)
+{
+	return (uint64_t)word(i) << 32 | word(~i);
+}
+
+/* vmdump sits beside us: /bin in the guest. */
+static void vmdump_path(char *buf, size_t len)
+{
+	ssize_t n = readlink("/proc/self/exe", buf, len - 16);
+	char *slash;
+
+	buf[n > 0 ? n : 0] = '\0';
+	slash = strrchr(buf, '/');
+	strcpy(slash ? slash + 1 : buf, "vmdump");
+}
+
+/*
+ * Run vmdump with args (NULL-terminated after argv[0]); its lines are
+ * passed on when echo is set (else only if it fails) and parsed into res.
+ */
+static void run_vmdump(char *const argv[], int echo, struct dres *res)
+{
+	char path[4096], line[1024], out[8192] = "";
+	int p[2], st;
+	pid_t pid;
+	FILE *f;
+
+	memset(res, 0, sizeof(*res));
+	res->status = -1;
+	res->copies = -1;
+	vmdump_path(path, sizeof(path));
+	if (pipe(p))
+		return;
+	fflush(stdout);
+	pid = fork();
+	if (pid < 0)
+		return;
+	if (pid == 0) {
+		dup2(p[1], 1);
+		dup2(p[1], 2);
+		close(p[0]);
+		close(p[1]);
+		execv(path, argv);
+		printf("cma-demo: dump: cannot run %s: %s\n", path, strerror(errno));
+		fflush(stdout);
+		_exit(127);
+	}
+	close(p[1]);
+	f = fdopen(p[0], "r");
+	while (f && fgets(line, sizeof(line), f)) {
+		const char *c = strstr(line, "bytes copied per byte dumped: ");
+
+		if (echo)
+			fputs(line, stdout);
+		else if (strlen(out) + strlen(line) < sizeof(out))
+			strcat(out, line);
+		sscanf(line, "vmdump: dumped %" SCNu64 " bytes, %" SCNu64 " pages, %zu runs to %*s "
+		       "in %lf ms", &res->bytes, &res->pages, &res->runs, &res->ms);
+		if (c)
+			res->copies = atoi(c + strlen("bytes copied per byte dumped: "));
+		if (!strncmp(line, "vmdump: verify OK", 17))
+			res->ok = 1;
+	}
+	if (f)
+		fclose(f);
+	if (waitpid(pid, &st, 0) == pid && WIFEXITED(st))
+		res->status = WEXITSTATUS(st);
+	if (!echo && (res->status || (!strcmp(argv[1], "--verify") && !res->ok)))
+		fputs(out, stdout);
+	fflush(stdout);
+}
+
+/*
+ * The message's pages in an image: how many of the written ones it holds
+ * and how many of the holes; -1 if the image cannot be read.
+ */
+static int image_pages(const char *file, uintptr_t msg_va, size_t pg,
+		       size_t *in, size_t *holes)
+{
+	struct vmdump_header h;
+	struct vmdump_run r;
+	FILE *f = fopen(file, "r");
+	int rc = -1;
+
+	*in = *holes = 0;
+	if (!f || fread(&h, sizeof(h), 1, f) != 1)
+		goto out;
+	for (uint64_t k = 0; k < h.nr_runs; k++) {
+		if (fread(&r, sizeof(r), 1, f) != 1)
+			goto out;
+		for (uint64_t va = r.vaddr; va < r.vaddr + r.len; va += pg) {
+			if (va < msg_va || va >= msg_va + DSIZE)
+				continue;
+			if (dhole((va - msg_va) / pg, pg))
+				++*holes;
+			else
+				++*in;
+		}
+	}
+	rc = 0;
+out:
+	if (f)
+		fclose(f);
+	return rc;
+}
+
+/* Whether two files hold the same bytes. */
+static int same_file(const char *a, const char *b)
+{
+	static char x[1 << 16], y[1 << 16];
+	FILE *f = fopen(a, "r"), *g = fopen(b, "r");
+	int same = f && g;
+	size_t n, m;
+
+	while (same) {
+		n = fread(x, 1, sizeof(x), f);
+		m = fread(y, 1, sizeof(y), g);
+		same = n == m && !memcmp(x, y, n);
+		if (!n)
+			break;
+	}
+	if (f)
+		fclose(f);
+	if (g)
+		fclose(g);
+	return same;
+}
+
+static int dump_demo(void)
+{
+	size_t pg = sysconf(_SC_PAGESIZE), npages = DSIZE / pg, written = 0, in, holes;
+	const char *tmp = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+	char img[NDM][512] = { "", "" }, pidstr[16];
+	double best[NDM] = { 1e9, 1e9 };
+	struct dres d[NDM] = { 0 }, v;
+	int go[2], back[2], st, rc = 0, have = 1;
+	uint64_t *m = NULL;
+	pid_t pid;
+
+	for (size_t p = 0; p < npages; p++)
+		written += !dhole(p, pg);
+	if (pipe(go) || pipe(back))
+		return 1;
+	fflush(stdout);
+	pid = fork();
+	if (pid < 0)
+		return 1;
+	if (pid == 0) {
+		char x;
+
+		close(go[1]);
+		/* Stopped, we would outlive a demo that dies: go with it. */
+		prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+		/* vmdump is our sibling, not our parent: let it in (Yama). */
+		prctl(PR_SET_PTRACER, PR_SET_PTRACER_ANY, 0, 0, 0);
+		m = mmap(NULL, DSIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (m == MAP_FAILED)
+			_exit(1);
+		/* Holes must stay holes: no huge page fills them in. */
+		madvise(m, DSIZE, MADV_NOHUGEPAGE);
+		for (size_t p = 0; p < npages; p++) {
+			if (dhole(p, pg))
+				continue;
+			for (size_t i = p * pg / 8; i < (p + 1) * pg / 8; i++)
+				m[i] = dword(i);
+		}
+		if (write(back[1], &m, sizeof(m)) != sizeof(m))
+			_exit(1);
+		raise(SIGSTOP);
+		/* Until the parent is done with us. */
+		while (read(go[0], &x, 1) > 0)
+			;
+		_exit(0);
+	}
+	close(go[0]);
+	close(back[1]);
+	if (read(back[0], &m, sizeof(m)) != sizeof(m) ||
+	    waitpid(pid, &st, WUNTRACED) != pid || !WIFSTOPPED(st)) {
+		printf("cma-demo: dump: FAIL: the child did not come up and stop\n");
+		rc = 1;
+		goto out;
+	}
+	printf("cma-demo: dump: child %d holds a %lu MiB message with holes (%zu of its %zu "
+	       "pages written) and stopped; vmdump writes its anonymous memory to %s as "
+	       "CRIU's page transfer does\n", pid, DSIZE >> 20, written, npages, tmp);
+	snprintf(pidstr, sizeof(pidstr), "%d", pid);
+	snprintf(img[DM_VMSPLICE], sizeof(img[0]), "%s/cma-demo-vmsplice.img", tmp);
+	snprintf(img[DM_READV], sizeof(img[0]), "%s/cma-demo-readv.img", tmp);
+
+	for (int r = 0; r < DROUNDS && !rc; r++) {
+		for (int w = 0; w < NDM && !rc; w++) {
+			char *dump_args[] = { "vmdump", w == DM_READV ? "--readv" : pidstr,
+					      w == DM_READV ? pidstr : img[w],
+					      w == DM_READV ? img[w] : NULL, NULL };
+			char *verify_args[] = { "vmdump", "--verify", pidstr, img[w], NULL };
+			struct dres x;
+
+			if (w == DM_VMSPLICE && !have)
+				continue;
+			run_vmdump(dump_args, !r, &x);
+			if (w == DM_VMSPLICE && x.status == 4) {
+				printf("cma-demo: dump: process_vmsplice is absent on this kernel: "
+				       "skipped; process_vm_readv + write only\n");
+				have = 0;
+				continue;
+			}
+			if (x.status || !x.pages) {
+				printf("cma-demo: dump: FAIL: vmdump (%s) exited with status %d\n",
+				       dm_name[w], x.status);
+				rc = 1;
+				break;
+			}
+			/* Every image, every round: the dump must be right. */
+			run_vmdump(verify_args, !r, &v);
+			if (v.status || !v.ok) {
+				printf("cma-demo: dump: FAIL: the image of %s does not verify "
+				       "(vmdump --verify exited with status %d)\n", dm_name[w],
+				       v.status);
+				rc = 1;
+				break;
+			}
+			if (x.ms < best[w])
+				best[w] = x.ms;
+			d[w] = x;
+		}
+	}
+	if (rc)
+		goto out;
+	/* The message's pages: every written one in the image, no hole. */
+	for (int w = 0; w < NDM; w++) {
+		if (w == DM_VMSPLICE && !have)
+			continue;
+		if (image_pages(img[w], (uintptr_t)m, pg, &in, &holes) || in != written || holes) {
+			printf("cma-demo: dump: FAIL: the image of %s holds %zu of the message's "
+			       "%zu written pages and %zu of its %zu holes\n", dm_name[w], in,
+			       written, holes, npages - written);
+			rc = 1;
+		}
+	}
+	if (have && !same_file(img[DM_VMSPLICE], img[DM_READV])) {
+		printf("cma-demo: dump: FAIL: the two images differ\n");
+		rc = 1;
+	}
+	if (rc)
+		goto out;
+	printf("cma-demo: dump: best of %d, %.1f MiB (%" PRIu64 " pages in %zu runs) "
+	       "into a file on tmpfs\n", DROUNDS, d[DM_READV].bytes / 1048576.0,
+	       d[DM_READV].pages, d[DM_READV].runs);
+	printf("cma-demo:   %-28s %8s %8s  %s\n", "", "ms", "MiB/s",
+	       "bytes copied per byte dumped");
+	for (int w = 0; w < NDM; w++) {
+		if (w == DM_VMSPLICE && !have) {
+			printf("cma-demo:   %-28s  absent on this kernel\n", dm_name[w]);
+			continue;
+		}
+		printf("cma-demo:   %-28s %8.1f %8.1f  %d\n", dm_name[w], best[w],
+		       d[w].bytes / 1048576.0 / (best[w] / 1e3), d[w].copies);
+	}
+	if (have)
+		printf("cma-demo:   process_vmsplice + splice: %.2fx the speed of "
+		       "process_vm_readv + write\n", best[DM_READV] / best[DM_VMSPLICE]);
+	printf("cma-demo: dump: OK: %s verified against process_vm_readv() of the child "
+	       "and its present pages%s; the message's %zu written pages in, its %zu holes "
+	       "out\n", have ? "both images" : "the image",
+	       have ? ", identical byte for byte" : "", written, npages - written);
+out:
+	for (int w = 0; w < NDM; w++)
+		if (img[w][0])
+			unlink(img[w]);
+	kill(pid, SIGKILL);
+	close(go[1]);
+	waitpid(pid, NULL, 0);
+	fflush(stdout);
 	return rc;
 }
 
@@ -489,5 +813,6 @@ int main(void)
 	waitpid(pid, NULL, 0);
 	munmap(src, SIZE);
 	munmap(dst, SIZE);
-	return reduce_demo();
+	r = reduce_demo();
+	return dump_demo() || r;
 }

@@ -2,8 +2,9 @@
 /*
  * The series' <linux/process_vm.h> where the build has it, else the values
  * it defines that the guest programs use (the host's libc headers predate
- * the series). Shared by bench/cma_bench.c, guest/cma-demo.c and
- * guest/mpi_reduce.c, which all probe the running kernel before use.
+ * the series). Shared by bench/cma_bench.c, guest/cma-demo.c,
+ * guest/mpi_reduce.c and guest/vmdump.c, which all probe the running kernel
+ * before use.
  */
 #ifndef CROSSMEM_PROCESS_VM_UAPI_H
 #define CROSSMEM_PROCESS_VM_UAPI_H
@@ -28,5 +29,63 @@
 #define PROCESS_VM_TYPE_F32		9
 #define PROCESS_VM_TYPE_F64		10
 #endif
+
+/*
+ * process_vmsplice(pidfd, fd, iov, nr_segs, flags): the target's pages
+ * (iov: ranges of the target's memory) into the pipe fd by reference, one
+ * pipe buffer per page. The number is the series' own, the same on every
+ * architecture we build for; x32 sets the x32 bit (__X32_SYSCALL_BIT) in
+ * it, as in every syscall number it uses (the kernel reads x32's iovecs
+ * as compat ones). Headers of a tree with the syscall define
+ * __NR_process_vmsplice themselves. A stock kernel answers ENOSYS, and so
+ * does an architecture not listed here.
+ */
+#include <errno.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#ifndef __NR_process_vmsplice
+#if defined(__x86_64__) && defined(__ILP32__)
+#define __NR_process_vmsplice		(0x40000000 | 472)
+#elif defined(__x86_64__) || defined(__i386__) || defined(__powerpc__)
+#define __NR_process_vmsplice		472
+#endif
+#endif
+
+#ifndef __NR_pidfd_open
+#define __NR_pidfd_open			434	/* the same everywhere since 5.3 */
+#endif
+
+/* Named sys_* so that a future libc wrapper of the same name cannot clash. */
+static inline ssize_t sys_process_vmsplice(int pidfd, int fd, const struct iovec *iov,
+					   unsigned long nr_segs, unsigned int flags)
+{
+#ifdef __NR_process_vmsplice
+	return syscall(__NR_process_vmsplice, pidfd, fd, iov, nr_segs, flags);
+#else
+	(void)pidfd, (void)fd, (void)iov, (void)nr_segs, (void)flags;
+	errno = ENOSYS;
+	return -1;
+#endif
+}
+
+static inline int sys_pidfd_open(pid_t pid, unsigned int flags)
+{
+	return syscall(__NR_pidfd_open, pid, flags);
+}
+
+/*
+ * Whether the running kernel has process_vmsplice(): a call with no valid
+ * argument fails with ENOSYS on a kernel without it and with another errno
+ * (EBADF for the pidfd) on one with it. Returns that errno.
+ */
+static inline int process_vmsplice_probe(void)
+{
+	errno = 0;
+	if (sys_process_vmsplice(-1, -1, NULL, 0, 0) >= 0)
+		return 0;
+	return errno;
+}
 
 #endif

@@ -17,6 +17,9 @@
 #   BENCH_REPS    samples per row and boot (default 5: 10 per kernel)
 #   BENCH_MIN_MS  minimum duration of one sample in ms (default 20)
 #   BENCH_MAX_MB  largest size in MiB (default 64)
+#   BENCH_DUMP_MAX_MB  largest size of the dump rows in MiB (default: 1024
+#                 when BENCH_MAX_MB is 64; the guest's memory caps them at
+#                 512 MiB in a 2 GiB guest; 0: no dump rows)
 #   BENCH_TSC_KHZ the host TSC rate in kHz (default: measured here)
 #   BENCH_TIMEOUT seconds one boot may run (default 900)
 #   BENCH_WAIT_IDLE  before each boot, wait up to this many seconds for the
@@ -82,6 +85,7 @@ TESTS= "$top/scripts/initramfs.sh" "$arch" "$out/tests" "$out/initramfs.cpio"
 
 append="$clock"
 append="$append cma_bench_reps=$reps cma_bench_min_ms=$min_ms cma_bench_max_mb=$max_mb"
+[ -n "${BENCH_DUMP_MAX_MB:-}" ] && append="$append cma_bench_dump_max_mb=$BENCH_DUMP_MAX_MB"
 
 # ---- boot: both kernels per round, in random order ---------------------------
 rm -rf "$out/logs"
@@ -130,7 +134,7 @@ done
 
 # ---- results ----------------------------------------------------------------
 cmdline="make bench"
-for v in BENCH_ROUNDS BENCH_REPS BENCH_MIN_MS BENCH_MAX_MB; do
+for v in BENCH_ROUNDS BENCH_REPS BENCH_MIN_MS BENCH_MAX_MB BENCH_DUMP_MAX_MB; do
 	[ -n "${!v:-}" ] && cmdline="$cmdline $v=${!v}"
 done
 python3 bench/results.py --out "$out" --tsc-khz "$tsc_khz" \

@@ -162,8 +162,12 @@ if [ "$mode" != check ]; then
 		echo "check: logs in ${logs#"$top"/}/"
 		tr -d '\r' <"$logs/tests.log"
 		grep -q 'every byte verified' "$logs/tests.log" || rc=1
-		# The reduction's FAIL, or any other non-zero exit of the demo.
-		! grep -q 'cma-demo: reduce: FAIL\|/bin/cma-demo: \(exit status\|TIMEOUT\)' \
+		# The dump ends in OK on every kernel (without process_vmsplice
+		# it dumps with process_vm_readv alone).
+		grep -q 'cma-demo: dump: OK' "$logs/tests.log" || rc=1
+		# A FAIL of the reduction, the dump or an image's verify, or any
+		# other non-zero exit of the demo.
+		! grep -q 'cma-demo: \(reduce\|dump\): FAIL\|vmdump: verify FAIL\|/bin/cma-demo: \(exit status\|TIMEOUT\)' \
 			"$logs/tests.log" || rc=1
 	done
 	exit "$rc"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Pack the guest's initramfs: our static init, a kselftest install tree at
 # /kselftest (what init runs, in the order of its kselftest-list.txt), the
-# demo and (for make shell) busybox.
+# demo, vmdump and (for make shell) busybox.
 # usage: initramfs.sh ARCH KSELFTEST_DIR OUT.cpio
 # Environment: TESTS (space-separated program names without the ABI
 # suffix, e.g. process_vm_test): pack only these, in every ABI.
@@ -16,6 +16,8 @@ rm -rf "$root"
 mkdir -p "$root"/{bin,dev,proc,sys,tmp}
 $ARCH_CC -static -O2 -Wall -DTEST_PORT="\"$ARCH_TEST_PORT\"" -o "$root/init" "$top/guest/init.c"
 $ARCH_CC -static -O2 -Wall -o "$root/bin/cma-demo" "$top/guest/cma-demo.c"
+# The demo runs it beside itself (/bin): the dump of a stopped process.
+$ARCH_CC -static -O2 -Wall -o "$root/bin/vmdump" "$top/guest/vmdump.c"
 cp -a "$tests" "$root/kselftest"
 if [ ! -f "$root/kselftest/kselftest-list.txt" ]; then
 	echo "initramfs: $tests is no kselftest install tree (no kselftest-list.txt)" >&2
