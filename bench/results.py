@@ -271,21 +271,30 @@ def reduce_table(boots):
         r["calls"] = statistics.median(float(f.get("calls", "nan")) for f in lines)
         r["loop_calls"] = statistics.median(float(f.get("loop_calls", "nan")) for f in lines)
         r["chunk"] = sorted({int(f.get("chunk", 0)) for f in lines})
-        checks = [f.get("check", "?") for f in lines]
-        r["check"] = (f"ok ({len(checks)} boot{'s' if len(checks) > 1 else ''})"
-                      if all(c == "ok" for c in checks) else ", ".join(checks))
-        r["target"] = REDUCE_LOOP if size >= REDUCE_MIN_SIZE else None
-        if r["ratio"] is None:
-            r["verdict"] = "no reduce samples (cma_bench_reduce=loop?)"
-        elif r["target"] is None:
-            r["verdict"] = "no target"
-        elif r["ratio"] >= r["target"]:
-            r["verdict"] = "ok"
-        else:
-            r["verdict"] = (f"MISS ({r['ratio']:.2f} < {r['target']:g}; pairs "
-                            f"{r['pairs'][0]:.2f}-{r['pairs'][2]:.2f})")
+        judge(r, lines, REDUCE_LOOP if size >= REDUCE_MIN_SIZE else None, r["pairs"],
+              "no reduce samples (cma_bench_reduce=loop?)")
         rows.append(r)
     return rows
+
+
+def judge(r, lines, target, pairs, missing):
+    """A ratio row's check column (the boots' byte checks) and its verdict
+    against target (None: no target at this size); pairs is the
+    (min, median, max) of the rounds' ratios, missing the verdict when the
+    row has no samples of the new way."""
+    checks = [f.get("check", "?") for f in lines]
+    r["check"] = (f"ok ({len(checks)} boot{'s' if len(checks) > 1 else ''})"
+                  if checks and all(c == "ok" for c in checks) else ", ".join(checks))
+    r["target"] = target
+    if r["ratio"] is None:
+        r["verdict"] = missing
+    elif target is None:
+        r["verdict"] = "no target"
+    elif r["ratio"] >= target:
+        r["verdict"] = "ok"
+    else:
+        r["verdict"] = (f"MISS ({r['ratio']:.2f} < {target:g}; pairs "
+                        f"{pairs[0]:.2f}-{pairs[2]:.2f})")
 
 
 def reduce_skip_text(boots):
@@ -348,20 +357,8 @@ def dump_table(boots):
                  if f.get(prefix + "calls", "n/a") != "n/a"]
             return statistics.median(v) if v else None
         r["calls"] = {w: calls(w, prefix) for w, prefix in DUMP_WAYS}
-        checks = [f.get("check", "?") for f in lines]
-        r["check"] = (f"ok ({len(checks)} boot{'s' if len(checks) > 1 else ''})"
-                      if checks and all(c == "ok" for c in checks) else ", ".join(checks))
-        r["target"] = DUMP_READV if size >= DUMP_MIN_SIZE else None
-        pairs = r[("patched", "ratio")]
-        if r["ratio"] is None:
-            r["verdict"] = "no process_vmsplice samples"
-        elif r["target"] is None:
-            r["verdict"] = "no target"
-        elif r["ratio"] >= r["target"]:
-            r["verdict"] = "ok"
-        else:
-            r["verdict"] = (f"MISS ({r['ratio']:.2f} < {r['target']:g}; pairs "
-                            f"{pairs[0]:.2f}-{pairs[2]:.2f})")
+        judge(r, lines, DUMP_READV if size >= DUMP_MIN_SIZE else None,
+              r[("patched", "ratio")], "no process_vmsplice samples")
         rows.append(r)
     return rows
 
