@@ -22,7 +22,8 @@
  *        aligned region, checked through AnonHugePages in /proc/self/smaps
  *        of the process that owns it ("thp=ok", "thp=partial" or
  *        "thp=none"). Remote buffers start on a 2 MiB boundary, local ones
- *        a few pages past it (see OFF_REMOTE below).
+ *        a few pages past it (see OFF_REMOTE below); the vmsplice THP rows
+ *        have buffers of their own (see "vmsplice THP rows" below).
  * iov    1: one iovec of size bytes on each side; 1024: 1024 contiguous
  *        iovecs of size/1024 bytes on each side (sizes >= 64 KiB only)
  * MB/s   10^6 bytes per second; every sample is "iters" calls in a row,
@@ -32,11 +33,12 @@
  * destinations are pre-faulted: no sample pays for COW unsharing or page
  * faults. Each row is warmed up before its samples.
  *
- * vmsplice rows (4k pages, iov=1): the measuring process (CPU 0) is the
- * writer, the peer (CPU 1) the reader, connected by a pipe enlarged to
- * 1 MiB with F_SETPIPE_SZ (raising /proc/sys/fs/pipe-max-size if need be;
- * "pipe=" on the line is the size it got). A transfer of size bytes goes
- * through the pipe in calls of at most the pipe's size on both sides:
+ * vmsplice rows (4k pages, iov=1; THP rows: see below): the measuring
+ * process (CPU 0) is the writer, the peer (CPU 1) the reader, connected by
+ * a pipe enlarged to 1 MiB with F_SETPIPE_SZ (raising
+ * /proc/sys/fs/pipe-max-size if need be; "pipe=" on the line is the size
+ * it got). A transfer of size bytes goes through the pipe in calls of at
+ * most the pipe's size on both sides:
  *   vmsplice-move  writer vmsplice(SPLICE_F_GIFT | SPLICE_F_MOVE), reader
  *                  vmsplice(SPLICE_F_MOVE): on the patched kernel the pages
  *                  move (no copy); on stock both calls behave as a plain
@@ -69,6 +71,40 @@
  *           counters: they include whatever else the guest does meanwhile
  *   check   the reader compared the destination with the pattern after the
  *           first warm-up transfer and after the last transfer of the row
+ *
+ * vmsplice THP rows (pages=thp, iov=1, the sizes from 2 MiB to 64 MiB):
+ * vmsplice-move, vmsplice-copy and vmsplice-readv as above (not pipe:
+ * write() and read() copy, whatever the pages), the three kinds of a size
+ * one after the other, on buffers of their own, allocated for that size
+ * and given back after it. The writer's source and the reader's
+ * destination each start on a 2 MiB boundary of a MADV_HUGEPAGE region
+ * (lsrc[PTHP] starts OFF_LSRC pages past one, the reader's priv is 4k):
+ * the patched kernel moves a whole PMD-mapped THP only from and to 2 MiB
+ * aligned addresses. The writer's gift puts such a THP into the pipe as
+ * one 2 MiB buffer (one slot), the reader's move maps it with one PMD in
+ * place of the THP its destination holds (pre-faulted: a reused buffer).
+ * A THP goes whole only when the iovec covers all of it, so on these rows
+ * both sides pass all that is left of the transfer in every call (the
+ * writer's call stops when the pipe's 256 slots are full: 1 MiB of 4 KiB
+ * pages, or 256 THPs); the 4k rows keep their calls of at most the pipe's
+ * size. On stock the same calls copy, a page a slot.
+ * After a move the writer's fill faults in fresh THPs (2 MiB zeroed each),
+ * untimed like the 4k rows' refill. The copy kinds' reader writes
+ * cma_bench_thp_copy_off pages (3) past its boundary, into the same
+ * THP-backed destination: the kernel reads the writer's THP through its
+ * direct map, 2 MiB aligned, and a copy into an aligned destination runs
+ * into TCG's TLB aliasing (see OFF_REMOTE), which would slow the copy
+ * down and flatter the move; the move's destination has to be aligned
+ * (on stock that move row copies into it, aliasing and all). Extra fields:
+ *   thp_moved, thp_moved_total   /proc/vmstat vmsplice_move_thp deltas
+ *           (THPs moved; moved and fallback still count pages, 512 per
+ *           THP on x86_64), per call and in all ("n/a": no such counter)
+ *   thp_src_kb, thp_dst_kb   AnonHugePages of the writer's source after
+ *           its fill, of the reader's destination after its last call,
+ *           in the checked transfers (the least seen); thp= is the worse
+ *           of the two (the destination holds size + 2 MiB: the copy kinds
+ *           write past the boundary)
+ *   dst_off the reader's destination, in pages past its 2 MiB boundary
  *
  * writer's cost (4k pages, iov=1, sizes up to the pipe's): the measuring
  * process alone vmsplice()s its source into a pipe of its own, and splices
@@ -162,7 +198,11 @@
  *   cma_bench_dump_max_mb=1024   the dump rows' largest size (default: 1024
  *                         when cma_bench_max_mb is 64, else the same)
  *   cma_bench_dump_dir=/tmp   where the tmpfs sink's file goes
- *   cma_bench_rows=all    reduce, dump: those rows alone (a quick try)
+ *   cma_bench_rows=all    reduce, dump, vmsplice-thp: those rows alone (a
+ *                         quick try)
+ *   cma_bench_thp_copy_off=3   the vmsplice THP rows' copy kinds: their
+ *                         reader's destination, pages past the boundary (0:
+ *                         aligned as the move's, to see TCG's aliasing)
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -217,11 +257,13 @@ struct peer_info {
 struct cmd {
 	char op;		/* 's': one shm sample, 'v': vmsplice transfers,
 				   'r': fill the reduce rows' remote vector,
+				   't': the vmsplice THP rows' destination,
 				   'q': quit */
 	size_t size;
 	long iters;
 	int vkind;		/* 'v': one of VK_*; 'r': the redops[] index */
 	int verify;		/* 'v': check the data after the last transfer */
+	int pages;		/* 'v': P4K, or PTHP for the THP rows' buffers */
 };
 
 /* The vmsplice rows' kinds. */
@@ -237,11 +279,13 @@ struct shm_hdr {
 	/* vmsplice rows: the writer started transfer vseq, with the pattern
 	 * of vseed; the reader finished transfer vack at time vdone, having
 	 * made vrcalls calls in all; vbad: 0 if the data checked out, else
-	 * 1 + the offset of the first wrong 8 bytes. */
-	volatile long vseq, vack, vseed, vrcalls, vbad;
+	 * 1 + the offset of the first wrong 8 bytes; vthp_kb: THP rows, the
+	 * AnonHugePages of the reader's destination after a checked
+	 * transfer (-1: not known). */
+	volatile long vseq, vack, vseed, vrcalls, vbad, vthp_kb;
 	volatile double vdone;
 	char *volatile vsrc;	/* the writer's source, for VK_READV */
-	char pad[4096 - 7 * sizeof(long) - sizeof(double) - sizeof(char *)];
+	char pad[4096 - 8 * sizeof(long) - sizeof(double) - sizeof(char *)];
 };
 _Static_assert(sizeof(struct shm_hdr) == 4096, "shm_hdr is one page");
 
@@ -354,6 +398,11 @@ static long check_seed(const char *p, size_t len, uint64_t seed)
 #define OFF_RLOC1	13
 #define OFF_RSCR	15
 
+/* The vmsplice THP rows' copy kinds: their reader's destination starts this
+ * many pages past its 2 MiB boundary (cma_bench_thp_copy_off; the move's
+ * starts on it, as a PMD move needs): see the top. */
+static long thp_copy_off = OFF_LDST;
+
 /* A private anonymous buffer of len bytes of the given kind, off pages past
  * a 2 MiB boundary. */
 static char *buffer(int pages, size_t len, int off)
@@ -414,6 +463,17 @@ static const char *thp_state(long kb, size_t len)
 	if ((size_t)kb * 1024 >= len)
 		return "ok";
 	return kb ? "partial" : "none";
+}
+
+/* The worse of two thp_state()s. */
+static const char *thp_worse(const char *a, const char *b)
+{
+	static const char *const rank[] = { "unknown", "none", "partial", "ok" };
+
+	for (size_t i = 0; i < sizeof(rank) / sizeof(rank[0]); i++)
+		if (!strcmp(a, rank[i]) || !strcmp(b, rank[i]))
+			return rank[i];
+	return a;
 }
 
 /* ---- the reduce rows' operations, data and userspace loops ---- */
@@ -614,8 +674,19 @@ static void pin(int cpu)
 }
 
 /*
+ * Where the THP rows' reader writes, in pages past the 2 MiB boundary of its
+ * destination: on it for a move (a PMD maps an aligned 2 MiB), past it for
+ * the copy kinds (TCG's aliasing: see the top).
+ */
+static size_t vthp_dst_off(int vk)
+{
+	return vk == VK_MOVE ? 0 : (size_t)thp_copy_off;
+}
+
+/*
  * The reader of the vmsplice rows: c->iters transfers of c->size bytes from
- * the pipe into dst (page aligned, private anonymous, as a move needs).
+ * the pipe into dst (page aligned, private anonymous, as a move needs; THP
+ * rows: on a 2 MiB boundary of a MADV_HUGEPAGE region for a move).
  */
 static void peer_vmsplice(const struct cmd *c, char *dst)
 {
@@ -625,7 +696,11 @@ static void peer_vmsplice(const struct cmd *c, char *dst)
 
 		spin_until(&shm->vseq, i);
 		while (done < c->size) {
-			size_t len = c->size - done < vpipe_sz ? c->size - done : vpipe_sz;
+			/* THP rows: all that is left, or the kernel could not
+			 * map a whole THP (it needs 2 MiB of iovec); 4k rows: a
+			 * pipe's worth at most, as ever. */
+			size_t len = c->pages == PTHP || c->size - done < vpipe_sz ?
+				     c->size - done : vpipe_sz;
 			struct iovec v = { dst + done, len };
 			ssize_t n;
 
@@ -654,8 +729,13 @@ static void peer_vmsplice(const struct cmd *c, char *dst)
 		shm->vdone = now();
 		shm->vrcalls += calls;
 		/* After the time stamp: the check is not timed. */
-		if (c->verify && i == c->iters)
+		if (c->verify && i == c->iters) {
 			shm->vbad = check_seed(dst, c->size, shm->vseed);
+			/* THP rows: did the moved THPs land PMD-mapped (and
+			 * did the copy kinds' destination stay THP)? */
+			if (c->pages == PTHP)
+				shm->vthp_kb = anon_huge_kb(dst);
+		}
 		__atomic_store_n(&shm->vack, i, __ATOMIC_RELEASE);
 	}
 }
@@ -664,7 +744,8 @@ static void peer(void)
 {
 	struct peer_info info;
 	struct cmd c;
-	char *priv, *rvec = NULL;
+	char *priv, *rvec = NULL, *tdst = NULL;
+	size_t tdst_len = 0;
 
 	pin(1);
 
@@ -694,6 +775,23 @@ static void peer(void)
 			xwrite(from_peer[1], &rvec, sizeof(rvec));
 			continue;
 		}
+		if (c.op == 't') {
+			/* The vmsplice THP rows' destination, for the rows of
+			 * one size (c.size 0: give it back): on a 2 MiB
+			 * boundary, MADV_HUGEPAGE, and pre-faulted, all of it
+			 * (the copy kinds write past the boundary): the copies
+			 * do not fault, and a move replaces a THP of ours, as
+			 * in a buffer that is reused. */
+			unbuffer(tdst, tdst_len, 0);
+			tdst = NULL;
+			tdst_len = c.size;
+			if (c.size) {
+				tdst = buffer(PTHP, c.size, 0);
+				memset(tdst, 1, c.size + HPAGE);
+			}
+			xwrite(from_peer[1], "k", 1);
+			continue;
+		}
 		if (c.op == 's') {
 			for (long i = 1; i <= c.iters; i++) {
 				spin_until(&shm->seq, i);
@@ -702,9 +800,11 @@ static void peer(void)
 			}
 		}
 		/* priv, the double copy's destination, is the reader's too:
-		 * the vmsplice rows run last, after the shm rows. */
+		 * the vmsplice rows run last, after the shm rows. The THP
+		 * rows' reader has tdst. */
 		if (c.op == 'v')
-			peer_vmsplice(&c, priv);
+			peer_vmsplice(&c, c.pages == PTHP ?
+				      tdst + vthp_dst_off(c.vkind) * 4096UL : priv);
 		xwrite(from_peer[1], "k", 1);
 	}
 	/* Report THP again at the end: nothing should have split it. */
@@ -734,6 +834,18 @@ static double last_fill;
 static long last_wcalls, last_rcalls;
 static int verify_run;
 static uint64_t vseed;
+/* The THP rows: the writer's source, for the rows of one size (see main());
+ * the least AnonHugePages (kB) of it after its fill and of the reader's
+ * destination, in the checked transfers of the current row (KB_UNSET: none
+ * yet). */
+static char *vthp_src;
+#define KB_UNSET	(-2L)
+static long vthp_src_kb = KB_UNSET, vthp_dst_kb = KB_UNSET;
+
+static long kb_least(long seen, long kb)
+{
+	return seen == KB_UNSET || kb < seen ? kb : seen;
+}
 
 static int vkind_of(const char *kind)
 {
@@ -768,8 +880,8 @@ static void wait_peer(volatile long *flag, long value)
  */
 static double run_vmsplice(const struct row *r, int vk, long iters)
 {
-	struct cmd c = { 'v', r->size, iters, vk, verify_run };
-	char *src = lsrc[P4K];
+	struct cmd c = { 'v', r->size, iters, vk, verify_run, r->pages };
+	char *src = r->pages == PTHP ? vthp_src : lsrc[P4K];
 	double t = 0, tf = 0;
 	long wcalls = 0;
 	char k;
@@ -778,21 +890,32 @@ static double run_vmsplice(const struct row *r, int vk, long iters)
 	shm->vack = 0;
 	shm->vrcalls = 0;
 	shm->vbad = 0;
+	shm->vthp_kb = -1;
 	xwrite(to_peer[1], &c, sizeof(c));
 	for (long i = 1; i <= iters; i++) {
 		size_t done = 0;
-		double f0 = now(), t0;
+		double f0 = now(), f1, t0;
 
-		/* After a gift this faults in fresh pages: see the top. */
+		/* After a gift this faults in fresh pages (THP rows: fresh
+		 * THPs): see the top. */
 		fill_seed(src, r->size, ++vseed);
+		f1 = now();
+		/* THP rows: did the fill get THPs? Counted neither in the
+		 * transfer's time nor in the fill's. */
+		if (r->pages == PTHP && verify_run && i == iters)
+			vthp_src_kb = kb_least(vthp_src_kb, anon_huge_kb(src));
 		shm->vseed = vseed;
 		shm->vsrc = src;
 		t0 = now();
-		tf += t0 - f0;
+		tf += f1 - f0;
 		__atomic_store_n(&shm->vseq, i, __ATOMIC_RELEASE);
 		/* VK_READV: the reader does it all. */
 		while (vk != VK_READV && done < r->size) {
-			size_t len = r->size - done < vpipe_sz ? r->size - done : vpipe_sz;
+			/* THP rows: all that is left (a gift gives a THP whole
+			 * only when the iovec covers it; the call stops when
+			 * the pipe's slots are full); 4k rows: a pipe's worth. */
+			size_t len = r->pages == PTHP || r->size - done < vpipe_sz ?
+				     r->size - done : vpipe_sz;
 			struct iovec v = { src + done, len };
 			ssize_t n;
 
@@ -820,6 +943,8 @@ static double run_vmsplice(const struct row *r, int vk, long iters)
 	last_fill = tf;
 	last_wcalls = wcalls;
 	last_rcalls = shm->vrcalls;
+	if (r->pages == PTHP && verify_run)
+		vthp_dst_kb = kb_least(vthp_dst_kb, shm->vthp_kb);
 	if (verify_run && shm->vbad) {
 		printf("BENCH-ERROR %s data mismatch at size %zu, offset %ld\n",
 		       r->kind, r->size, shm->vbad - 1);
@@ -868,11 +993,13 @@ static double run_call(const struct row *r, long iters)
 	return t;
 }
 
-/* The /proc/vmstat counters of the vmsplice rows; -1: absent. */
-enum { VS_MOVE, VS_FALLBACK, VS_TLB_REMOTE, VS_TLB_ALL, VS_TLB_ONE, NVS };
+/* The /proc/vmstat counters of the vmsplice rows; -1: absent.
+ * vmsplice_move_thp counts THPs (folios) moved whole, which
+ * vmsplice_move also counts, in pages. */
+enum { VS_MOVE, VS_FALLBACK, VS_MOVE_THP, VS_TLB_REMOTE, VS_TLB_ALL, VS_TLB_ONE, NVS };
 static const char *const vs_name[NVS] = {
-	"vmsplice_move", "vmsplice_move_fallback", "nr_tlb_remote_flush",
-	"nr_tlb_local_flush_all", "nr_tlb_local_flush_one",
+	"vmsplice_move", "vmsplice_move_fallback", "vmsplice_move_thp",
+	"nr_tlb_remote_flush", "nr_tlb_local_flush_all", "nr_tlb_local_flush_one",
 };
 
 static void vmstat(long long v[NVS])
@@ -898,8 +1025,9 @@ static void vmsplice_fields(char *buf, size_t len, const struct row *r, long tra
 			    const long long v1[NVS], double refill_med)
 {
 	static const char *const field[NVS] = {
-		"moved", "fallback", "tlb_remote", "tlb_all", "tlb_one",
+		"moved", "fallback", "thp_moved", "tlb_remote", "tlb_all", "tlb_one",
 	};
+	int thp = r->pages == PTHP;
 	long calls = wcalls + rcalls;
 	long long xfer = (long long)(r->size / 4096) * transfers;
 	size_t n;
@@ -908,19 +1036,28 @@ static void vmsplice_fields(char *buf, size_t len, const struct row *r, long tra
 		     "xfer=%.3f xfer_total=%lld", vpipe_sz, transfers, calls, wcalls,
 		     rcalls, (double)xfer / calls, xfer);
 	for (int i = 0; i < NVS && n < len; i++) {
+		/* thp_moved on the THP rows alone: the 4k rows' lines stay
+		 * as they were, comparable with older runs'. */
+		if (i == VS_MOVE_THP && !thp)
+			continue;
 		if (v0[i] < 0 || v1[i] < 0)
 			n += snprintf(buf + n, len - n, " %s=n/a", field[i]);
 		else
 			n += snprintf(buf + n, len - n, " %s=%.3f", field[i],
 				      (double)(v1[i] - v0[i]) / calls);
 	}
-	for (int i = VS_MOVE; i <= VS_FALLBACK && n < len; i++) {
+	for (int i = VS_MOVE; i <= VS_MOVE_THP && n < len; i++) {
+		if (i == VS_MOVE_THP && !thp)
+			continue;
 		if (v0[i] < 0 || v1[i] < 0)
 			n += snprintf(buf + n, len - n, " %s_total=n/a", field[i]);
 		else
 			n += snprintf(buf + n, len - n, " %s_total=%lld", field[i],
 				      v1[i] - v0[i]);
 	}
+	if (thp && n < len)
+		n += snprintf(buf + n, len - n, " thp_src_kb=%ld thp_dst_kb=%ld dst_off=%zu",
+			      vthp_src_kb, vthp_dst_kb, vthp_dst_off(vkind_of(r->kind)));
 	if (n < len)
 		snprintf(buf + n, len - n, " refill_med=%.1f check=ok", refill_med);
 }
@@ -945,7 +1082,7 @@ static double run(const struct row *r, long iters)
 	if (!strcmp(r->kind, "gift-call") || !strcmp(r->kind, "plain-call"))
 		return run_call(r, iters);
 	if (!strcmp(r->kind, "shm")) {
-		struct cmd c = { 's', r->size, iters, 0, 0 };
+		struct cmd c = { 's', r->size, iters, 0, 0, P4K };
 		char k;
 
 		shm->seq = 0;
@@ -1001,10 +1138,11 @@ static int cmp_double(const void *a, const void *b)
 static void measure(const struct row *r)
 {
 	double bw[MAXREPS], sorted[MAXREPS], refill[MAXREPS], t;
-	char samples[MAXREPS * 16] = "", extra[512] = "";
+	char samples[MAXREPS * 16] = "", extra[768] = "";
 	long iters = 1, wcalls = 0, rcalls = 0;
 	long long v0[NVS], v1[NVS];
 	int vk = vkind_of(r->kind);
+	const char *thp = r->thp;
 
 	if (!strcmp(r->kind, "readv") || !strcmp(r->kind, "writev")) {
 		char *local = !strcmp(r->kind, "readv") ? ldst[r->pages] : lsrc[r->pages];
@@ -1019,6 +1157,7 @@ static void measure(const struct row *r)
 	 * rows' reader checks the data of the first warm-up transfer.
 	 */
 	verify_run = 1;
+	vthp_src_kb = vthp_dst_kb = KB_UNSET;
 	t = run(r, 1);
 	if (t < min_sample)
 		t = run(r, 1);
@@ -1060,6 +1199,11 @@ static void measure(const struct row *r)
 		vmsplice_fields(extra, sizeof(extra), r, iters * reps, wcalls, rcalls, v0, v1,
 				reps % 2 ? refill[reps / 2] :
 				(refill[reps / 2 - 1] + refill[reps / 2]) / 2);
+		/* THP rows: the worse of the two sides, in the checked
+		 * transfers (the first warm-up and the last). */
+		if (r->pages == PTHP)
+			thp = thp_worse(thp_state(vthp_src_kb, r->size),
+					thp_state(vthp_dst_kb, r->size + HPAGE));
 	}
 	qsort(sorted, reps, sizeof(double), cmp_double);
 	printf("BENCH kind=%s pages=%s iov=%d size=%zu reps=%d iters=%ld "
@@ -1067,7 +1211,7 @@ static void measure(const struct row *r)
 	       r->kind, pages_name[r->pages], r->niov, r->size, reps, iters,
 	       sorted[0], reps % 2 ? sorted[reps / 2] :
 	       (sorted[reps / 2 - 1] + sorted[reps / 2]) / 2,
-	       sorted[reps - 1], r->thp, samples, extra);
+	       sorted[reps - 1], thp, samples, extra);
 	fflush(stdout);
 	/* writev overwrote the peer's buffer with the same pattern: no refill. */
 }
@@ -1075,8 +1219,9 @@ static void measure(const struct row *r)
 /* ---- the reduce rows ---- */
 
 static int reduce_mode = 1;	/* cma_bench_reduce: 0 off, 1 on, 2 loop alone */
-/* cma_bench_rows: every row, the reduce rows alone, the dump rows alone */
-enum { ROWS_ALL, ROWS_REDUCE, ROWS_DUMP };
+/* cma_bench_rows: every row, the reduce rows alone, the dump rows alone, the
+ * vmsplice THP rows alone */
+enum { ROWS_ALL, ROWS_REDUCE, ROWS_DUMP, ROWS_VTHP };
 static int rows;
 static size_t rchunk = 256UL << 10;
 static char *rloc[2];		/* the local vectors: the reduce's, the loop's */
@@ -1340,7 +1485,7 @@ static void reduce_rows(void)
 	memset(rscr, 0, rchunk);
 	for (size_t k = 0; k < NREDOPS; k++) {
 		const struct redop *o = &redops[k];
-		struct cmd c = { 'r', max_size, 0, (int)k, 0 };
+		struct cmd c = { 'r', max_size, 0, (int)k, 0, P4K };
 
 		if (reduce_mode == 1 && (e = reduce_probe(o->op, o->type))) {
 			printf("BENCH-SKIP kind=%s probe=%s reason=\"this kernel does not "
@@ -1878,7 +2023,7 @@ int main(void)
 	struct utsname u;
 	double start = now();
 	struct peer_info end;
-	struct cmd q = { 'q', 0, 0, 0, 0 };
+	struct cmd q = { 'q', 0, 0, 0, 0, P4K };
 	void *shm_raw;
 	int status;
 
@@ -1895,6 +2040,10 @@ int main(void)
 		rows = ROWS_REDUCE;
 	if (getenv("cma_bench_rows") && !strcmp(getenv("cma_bench_rows"), "dump"))
 		rows = ROWS_DUMP;
+	if (getenv("cma_bench_rows") && !strcmp(getenv("cma_bench_rows"), "vmsplice-thp"))
+		rows = ROWS_VTHP;
+	/* Before the fork: the peer places its THP rows' destination by it. */
+	thp_copy_off = env_long("cma_bench_thp_copy_off", OFF_LDST, 0, 511);
 	dump_mode = env_long("cma_bench_dump", 1, 0, 1);
 	/* Past 64 MiB only when the other rows go all the way there. */
 	dump_max = (size_t)env_long("cma_bench_dump_max_mb", max_size >= MAXSIZE ? 1024 :
@@ -1961,6 +2110,8 @@ int main(void)
 		       strcmp(pthp[k], "ok") ? pthp[k] : lthp[k]);
 	}
 
+	if (rows == ROWS_VTHP)
+		goto vthp;
 	if (rows != ROWS_ALL)
 		goto reduce;
 	for (int k = 0; k < NPAGES; k++) {
@@ -2023,10 +2174,42 @@ int main(void)
 			measure(&r);
 		}
 	}
+	/*
+	 * The vmsplice THP rows, 2 MiB to 64 MiB: the kinds that can move a
+	 * THP (not pipe), those of a size one after the other, on buffers of
+	 * their own (lsrc[PTHP] starts OFF_LSRC pages past a 2 MiB boundary,
+	 * the peer's priv is 4k): the writer's source here and the reader's
+	 * destination in the peer, 2 MiB aligned and MADV_HUGEPAGE. They
+	 * hold the rows of one size alone, so that their VMAs' AnonHugePages
+	 * (thp=) are that size's, and go back after them: the reduce and dump
+	 * rows want the memory.
+	 */
+vthp:
+	for (size_t s = 0; s < NSIZES; s++) {
+		struct cmd t = { 't', sizes[s], 0, 0, 0, PTHP };
+		char k;
+
+		if (sizes[s] < HPAGE || sizes[s] > max_size)
+			continue;
+		vthp_src = buffer(PTHP, sizes[s], 0);
+		xwrite(to_peer[1], &t, sizeof(t));
+		xread(from_peer[0], &k, 1);
+		for (int v = 0; v < NVK; v++) {
+			struct row r = { vk_name[v], PTHP, 1, sizes[s], "-" };
+
+			if (v != VK_PIPE)
+				measure(&r);
+		}
+		t.size = 0;
+		xwrite(to_peer[1], &t, sizeof(t));
+		xread(from_peer[0], &k, 1);
+		unbuffer(vthp_src, sizes[s], 0);
+		vthp_src = NULL;
+	}
 
 	/* Late: they have buffers of their own, on both sides. */
 reduce:
-	if (rows != ROWS_DUMP)
+	if (rows == ROWS_ALL || rows == ROWS_REDUCE)
 		reduce_rows();
 
 	xwrite(to_peer[1], &q, sizeof(q));
@@ -2049,7 +2232,7 @@ reduce:
 	unbuffer(rloc[1], MAXSIZE, OFF_RLOC1);
 	unbuffer(rscr, rchunk, OFF_RSCR);
 	munmap(shm_raw, MAXSIZE + 3 * HPAGE);
-	if (rows != ROWS_REDUCE)
+	if (rows == ROWS_ALL || rows == ROWS_DUMP)
 		dump_rows();
 	printf("BENCH-DONE elapsed=%.1f s\n", now() - start);
 	return 0;

@@ -119,17 +119,24 @@ plot for [i=1:4] d(word(vsp, i)) u ($1*shift(i)):2 w lp dt 2 pt 6 ps 1.0 lw 1.5 
 
 # ---- bottom right: move / copy -------------------------------------------------
 set origin 0.5, 0.4
-set title sprintf("vmsplice move / copy; target on the patched kernel: >= %g from 1 MiB", 1.8)
+set title sprintf("vmsplice move / copy, 4 KiB pages and THPs; targets (patched): >= %g from 1 MiB, >= %g from 2 MiB (THP)", 1.8, 10)
 set ylabel "ratio"
-set yrange [*<0.5:4<*]
+set yrange [*<0.5:20<*]
 set arrow 1 from 1048576/1.15, 1.8 to 100000000, 1.8 nohead dt 2 lw 1.5 lc rgb "#008800" front
+set arrow 2 from 2097152/1.15, 10 to 100000000, 10 nohead dt 2 lw 1.5 lc rgb "#8c564b" front
 set arrow 3 from 2600, 1.0 to 100000000, 1.0 nohead dt 1 lw 1 lc rgb "#888888" back
 set label 1 "1.8 (>= 1 MiB)" at 1048576/1.1, 1.8 offset 0, 0.6 tc rgb "#008800" front
+set label 2 "10 (THP, >= 2 MiB)" at 2097152/1.1, 10 offset 0, 0.6 tc rgb "#8c564b" front
+# THP rows (vmsplice-thp-ratio.dat): 2 patched move/copy, 5 patched
+# move/readv, 8 stock move/copy.
 plot d("vmsplice-ratio") u 1:2 w lp dt 1 pt 7 lw 2 lc rgb "#d62728" title "patched move/copy", \
      d("vmsplice-ratio") u 1:5 w lp dt 4 pt 5 lw 1.5 lc rgb "#ff7f0e" title "patched move/copy incl. refill", \
      d("vmsplice-ratio") u 1:3 w lp dt 1 pt 9 lw 1.5 lc rgb "#9467bd" title "patched move/pipe", \
      d("vmsplice-ratio") u 1:6 w lp dt 1 pt 13 lw 1.5 lc rgb "#1f77b4" title "patched move/process_vm_readv", \
-     d("vmsplice-ratio") u 1:4 w lp dt 2 pt 6 lw 1.5 lc rgb "#555555" title "stock move/copy"
+     d("vmsplice-ratio") u 1:4 w lp dt 2 pt 6 lw 1.5 lc rgb "#555555" title "stock move/copy", \
+     d("vmsplice-thp-ratio") u 1:2 w lp dt 1 pt 11 lw 2 lc rgb "#8c564b" title "THP: patched move/copy", \
+     d("vmsplice-thp-ratio") u 1:5 w lp dt 1 pt 10 lw 1.5 lc rgb "#17becf" title "THP: patched move/process_vm_readv", \
+     d("vmsplice-thp-ratio") u 1:8 w lp dt 2 pt 10 lw 1.5 lc rgb "#7f7f7f" title "THP: stock move/copy"
 
 # ---- last row, left: PROCESS_VM_REDUCE against readv + loop -------------------
 unset arrow

@@ -33,6 +33,14 @@ THP_ROWS = 1.20     # patched/stock on THP CMA rows of 2 MiB and more
 THP_MIN_SIZE = 2 << 20
 MOVE_COPY = 1.8     # vmsplice-move/vmsplice-copy on the patched kernel ...
 MOVE_MIN_SIZE = 1 << 20     # ... for transfers of this size and more
+# The same on the THP rows, from one THP on: a move changes one PMD per
+# 2 MiB (one slot, one rmap update, one TLB flush of the writer's range)
+# where the copy copies the 2 MiB, so the move's cost no longer grows with
+# the bytes; 10x leaves room for that fixed work per THP and per call.
+MOVE_COPY_THP = 10.0
+MOVE_THP_MIN_SIZE = 2 << 20
+THP_PAGES = 512     # base pages per THP: vmsplice_move counts pages, vmsplice_move_thp
+                    # folios (x86_64, the bench's only architecture)
 GIFT_PLAIN = 1.1    # a gift call's time / a plain vmsplice call's, at most
 REDUCE_LOOP = 1.3   # PROCESS_VM_REDUCE / readv + userspace loop, on the patched kernel ...
 REDUCE_MIN_SIZE = 64 << 10  # ... for vectors of this size and more
@@ -45,10 +53,12 @@ DUMP_WAYS = (("vmsplice", ""), ("readv", "readv_"), ("mem", "mem_"))
 DUMP_LABELS = {"vmsplice": "process_vmsplice + splice", "readv": "process_vm_readv + write",
                "mem": "/proc/PID/mem pread + write"}
 VMSPLICE_KINDS = ("vmsplice-move", "vmsplice-copy", "pipe", "vmsplice-readv")
+# The THP rows' kinds (no pipe: write() and read() copy, whatever the pages).
+VMSPLICE_THP_KINDS = ("vmsplice-move", "vmsplice-copy", "vmsplice-readv")
 CALL_KINDS = ("gift-call", "plain-call")
 # Summed over the samples of the boots of a kernel (see vmsplice_counts()).
 COUNT_FIELDS = ("calls", "wcalls", "rcalls", "transfers", "xfer_total", "moved_total",
-                "fallback_total", "tlb_remote", "tlb_all", "tlb_one")
+                "fallback_total", "thp_moved_total", "tlb_remote", "tlb_all", "tlb_one")
 
 
 def fields(line):
@@ -83,6 +93,8 @@ LABELS = {
 def label(kind, pages, iov):
     if kind == "memcpy":
         return f"memcpy, {pages} pages (ceiling)"
+    if kind in VMSPLICE_KINDS and pages == "thp":
+        return LABELS[kind] + ", THP"
     if kind in LABELS:
         return LABELS[kind]
     return f"process_vm_{kind}, {pages}, {iov} iov"
@@ -198,12 +210,13 @@ def main():
         results.append(r)
 
     vrows = vmsplice_table(results, vfields)
+    trows = vmsplice_thp_table(boots, results, vfields)
     grows = gift_table(results)
     rrows = reduce_table(boots)
     drows = dump_table(boots)
-    write_markdown(args, boots, results, vrows, grows, rrows, drows)
-    write_data(args.out, results, vrows, rrows, drows)
-    summary(args, boots, results, vrows, grows, rrows, drows)
+    write_markdown(args, boots, results, vrows, trows, grows, rrows, drows)
+    write_data(args.out, results, vrows, trows, rrows, drows)
+    summary(args, boots, results, vrows, trows, grows, rrows, drows)
 
 
 def gift_table(results):
@@ -419,11 +432,12 @@ def per_call(tot, k):
 
 
 def vmsplice_table(results, vfields):
-    """One row per size: move against copy and pipe on the patched kernel."""
+    """One row per size: move against copy and pipe on the patched kernel
+    (the 4k rows; the THP rows have vmsplice_thp_table())."""
     med = {}
     for r in results:
         for kernel in ("stock", "patched"):
-            if r["key"][0] in VMSPLICE_KINDS and r[kernel]:
+            if r["key"][0] in VMSPLICE_KINDS and r["key"][1] == "4k" and r[kernel]:
                 med[(kernel, r["key"][0], r["key"][3])] = r[kernel][1]
     sizes = sorted({k[2] for k in med})
     rows = []
@@ -469,6 +483,79 @@ def vmsplice_table(results, vfields):
     return rows
 
 
+def paired_ratios(boots, a, b):
+    """Sample i of row a over sample i of row b, boot by boot, on the patched
+    kernel: the spread of the ratio, as (min, median, max). The two rows run
+    one after the other, not interleaved as the reduce and dump rows' pairs
+    are: boot-to-boot drift shows in it, drift within a row does not cancel."""
+    out = []
+    for bt in boots:
+        x, y = bt["rows"].get(a), bt["rows"].get(b)
+        if bt["kernel"] == "patched" and x and y:
+            out += [p / q for p, q in zip(x["samples"], y["samples"]) if q]
+    return stats(out) if out else None
+
+
+def vmsplice_thp_table(boots, results, vfields):
+    """One row per size of the THP rows (2 MiB aligned, THP-backed buffers on
+    both sides, the whole transfer per call): whole THPs moved against the
+    copy and process_vm_readv on the patched kernel, and the counts that
+    say whether every THP moved with one PMD."""
+    med = {}
+    for r in results:
+        kind, pages, _, size = r["key"]
+        for kernel in ("stock", "patched"):
+            if kind in VMSPLICE_THP_KINDS and pages == "thp" and r[kernel]:
+                med[(kernel, kind, size)] = r[kernel][1]
+    rows = []
+    for size in sorted({k[2] for k in med}):
+        key = lambda kind: (kind, "thp", 1, size)
+        v = {"size": size}
+        for kernel in ("stock", "patched"):
+            for kind in VMSPLICE_THP_KINDS:
+                v[(kernel, kind)] = med.get((kernel, kind, size))
+                lines = vfields[kernel].get(key(kind))
+                v[(kernel, kind, "lines")] = lines or []
+                v[(kernel, kind, "counts")] = vmsplice_counts(lines) if lines else None
+        div = lambda x, y: x / y if x and y else None
+        refill = lambda kernel, kind: (v[(kernel, kind, "counts")] or {}).get("refill")
+        v["ratio"] = div(v[("patched", "vmsplice-move")], v[("patched", "vmsplice-copy")])
+        v["move_readv"] = div(v[("patched", "vmsplice-move")], v[("patched", "vmsplice-readv")])
+        v["move_copy_refill"] = div(refill("patched", "vmsplice-move"),
+                                    refill("patched", "vmsplice-copy"))
+        v["stock_move_copy"] = div(v[("stock", "vmsplice-move")], v[("stock", "vmsplice-copy")])
+        v["pairs"] = paired_ratios(boots, key("vmsplice-move"), key("vmsplice-copy"))
+        v["readv_pairs"] = paired_ratios(boots, key("vmsplice-move"), key("vmsplice-readv"))
+        lines = v[("patched", "vmsplice-move", "lines")]
+        judge(v, lines, MOVE_COPY_THP if size >= MOVE_THP_MIN_SIZE else None,
+              v["pairs"] or (float("nan"),) * 3, "missing")
+        # Beyond the ratio: every page moved, as whole THPs, from and into
+        # THP-backed buffers (else the ratio measures something else).
+        c = v[("patched", "vmsplice-move", "counts")]
+        why = []
+        if c is not None:
+            if c["moved_total"] is None or c["thp_moved_total"] is None:
+                why.append("no vmsplice_move_thp counter: not the patched kernel?")
+            else:
+                if c["fallback_total"]:
+                    why.append(f"{c['fallback_total']} pages fell back to a copy")
+                if c["moved_total"] != c["xfer_total"]:
+                    why.append(f"moved {c['moved_total']} of {c['xfer_total']} pages")
+                if c["thp_moved_total"] * THP_PAGES != c["xfer_total"]:
+                    why.append(f"{c['thp_moved_total']} of {c['xfer_total'] // THP_PAGES} "
+                               "THPs moved whole")
+        bad = sorted({f"{kind} {f.get('thp', '?')}" for kind in VMSPLICE_THP_KINDS
+                      for f in v[("patched", kind, "lines")] if f.get("thp") != "ok"})
+        if bad:
+            why.append("THP " + ", ".join(bad))
+        v["thp"] = bad
+        if why and v["target"] is not None and v["ratio"] is not None:
+            v["verdict"] = ("MISS (" if v["verdict"] == "ok" else v["verdict"][:-1] + "; ") + \
+                "; ".join(why) + ")"
+        rows.append(v)
+    return rows
+
+
 def fmt(x):
     return f"{x:.0f}" if x >= 100 else f"{x:.1f}"
 
@@ -477,7 +564,7 @@ def opt(x, f="{:.2f}"):
     return "n/a" if x is None else f.format(x)
 
 
-def write_markdown(args, boots, results, vrows, grows, rrows, drows):
+def write_markdown(args, boots, results, vrows, trows, grows, rrows, drows):
     md = []
     md.append("# crossmem benchmark: stock vs patched\n")
     md.append("Bandwidth in MB/s (10^6 bytes/s), median of all samples of all boots "
@@ -549,7 +636,12 @@ def write_markdown(args, boots, results, vrows, grows, rrows, drows):
               "from its last. Before every transfer the writer fills its source with a new "
               "pattern, in all three kinds, outside the timed region (after a move that fill "
               "also faults in fresh pages: see \"incl. refill\" below); the reader checks the "
-              "data of the first warm-up and of the last transfer of every row.")
+              "data of the first warm-up and of the last transfer of every row."
+              + (" THP vmsplice rows (\", THP\", 2 MiB to 64 MiB): the same kinds but pipe, "
+                 "on buffers of their own that start on a 2 MiB boundary and are "
+                 "MADV_HUGEPAGE on both sides (the copy kinds' reader writes a few pages "
+                 "past it: see their table), and every call passes all that is left of the "
+                 "transfer, so that a THP can go whole." if trows else ""))
     if vrows:
         md.append("")
         md.append("## vmsplice on the patched kernel: move vs copy\n")
@@ -593,6 +685,8 @@ def write_markdown(args, boots, results, vrows, grows, rrows, drows):
                   f"{human(64 << 10)} per call the reader copies by design (too few pages to "
                   "be worth a move): the 4 KiB row's target is patched/stock >= "
                   f"{ALL_ROWS} in the first table.")
+    if trows:
+        vmsplice_thp_markdown(md, trows)
     if grows:
         md.append("")
         md.append("## The writer's cost per call: gift against plain vmsplice\n")
@@ -614,6 +708,65 @@ def write_markdown(args, boots, results, vrows, grows, rrows, drows):
     dump_markdown(md, boots, drows)
     with open(os.path.join(args.out, "results.md"), "w") as f:
         f.write("\n".join(md) + "\n")
+
+
+def vmsplice_thp_markdown(md, trows):
+    md.append("")
+    md.append("## vmsplice of whole THPs on the patched kernel: move vs copy\n")
+    md.append(f"Target: from {human(MOVE_THP_MIN_SIZE)}, moving whole THPs runs at >= "
+              f"{MOVE_COPY_THP:g}x the vmsplice copy (ratio of the medians; a move changes "
+              "one PMD per 2 MiB where the copy copies the 2 MiB), every page moved as part "
+              f"of a whole THP (vmsplice_move_thp x {THP_PAGES} == pages transferred, no "
+              "fallback), and both sides' buffers THP-backed, on the patched kernel.\n")
+    md.append("| size | move | copy | process_vm_readv | move/copy | pairs min-median-max "
+              "| move/readv | pairs min-median-max | move/copy incl. refill | pages/call "
+              "| moved/call | THPs moved/call | fallback/call "
+              "| TLB flushes/call remote, all, one | stock move/copy | check | target "
+              "| verdict |")
+    md.append("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---|")
+    for v in trows:
+        c = v[("patched", "vmsplice-move", "counts")]
+        med = lambda kind: fmt(v[("patched", kind)]) if v[("patched", kind)] else "-"
+        spread = lambda p: f"{p[0]:.2f}-{p[1]:.2f}-{p[2]:.2f}" if p else "-"
+        md.append("| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} "
+                  "| {} | {} | {} |".format(
+                      human(v["size"]), med("vmsplice-move"), med("vmsplice-copy"),
+                      med("vmsplice-readv"), opt(v["ratio"]), spread(v["pairs"]),
+                      opt(v["move_readv"]), spread(v["readv_pairs"]),
+                      opt(v["move_copy_refill"]),
+                      opt(per_call(c, "xfer_total"), "{:.1f}"),
+                      opt(per_call(c, "moved_total"), "{:.1f}"),
+                      opt(per_call(c, "thp_moved_total"), "{:.2f}"),
+                      opt(per_call(c, "fallback_total"), "{:.1f}"),
+                      ", ".join(opt(per_call(c, k), "{:.2f}")
+                                for k in ("tlb_remote", "tlb_all", "tlb_one")),
+                      opt(v["stock_move_copy"]), v["check"],
+                      f">= {v['target']:g}" if v["target"] else "-", v["verdict"]))
+    offs = sorted({f.get("dst_off", "?") for v in trows for k in ("stock", "patched")
+                   for kind in ("vmsplice-copy", "vmsplice-readv")
+                   for f in v[(k, kind, "lines")]}, key=str)
+    md.append("")
+    md.append("MB/s medians of the patched kernel. The writer's source and the reader's "
+              "destination start on a 2 MiB boundary of a MADV_HUGEPAGE region (checked in "
+              "smaps: thp= on each row, in the first table's verdicts when not ok), the "
+              "destination pre-faulted, so that a move replaces a THP of the reader's own, as "
+              "in a reused buffer. Each call passes all that is left of the transfer (the "
+              "writer's stops when the pipe's 256 slots are full): the patched kernel puts a "
+              "gifted THP into the pipe as one 2 MiB buffer and the reader's move maps it "
+              f"with one PMD. The copy kinds' reader writes {', '.join(offs) or '?'} pages "
+              "past the boundary (dst_off), in the same THP-backed destination: the kernel "
+              "reads the writer's THP through its "
+              "direct map, 2 MiB aligned, and under TCG a copy between two 2 MiB-aligned "
+              "addresses runs into the software TLB's aliasing (see the first table's "
+              "rows), which would slow the copy and flatter the move; the move's destination "
+              "has to be aligned, so stock's move row, which copies, pays that aliasing "
+              "(stock move/copy can read below 1). THPs moved/call: /proc/vmstat "
+              "vmsplice_move_thp "
+              f"per call (folios; moved/call counts pages, {THP_PAGES} per THP); the other "
+              "counts as in the 4k vmsplice table. pairs: sample i of the move row over "
+              "sample i of the copy (or process_vm_readv) row of the same patched boot; the "
+              "rows run one after the other, not interleaved. check: the move row's data "
+              "checks, as in the 4k table.")
 
 
 def reduce_markdown(md, boots, rrows):
@@ -771,10 +924,10 @@ def reduce_series(rrows):
 
 SERIES = [series_name(k, p, i) for k in ("readv", "writev") for p in ("4k", "thp")
           for i in (1, 1024)] + ["memcpy-4k", "memcpy-thp", "shm-4k"] + \
-    [f"{k}-4k" for k in VMSPLICE_KINDS]
+    [f"{k}-4k" for k in VMSPLICE_KINDS] + [f"{k}-thp" for k in VMSPLICE_THP_KINDS]
 
 
-def write_data(out, results, vrows, rrows, drows):
+def write_data(out, results, vrows, trows, rrows, drows):
     d = os.path.join(out, "data")
     os.makedirs(d, exist_ok=True)
     rows = {name: [] for name in SERIES}
@@ -821,9 +974,19 @@ def write_data(out, results, vrows, rrows, drows):
             f.write(f"{v['size']} {nan(v['move_copy'])} {nan(v['move_pipe'])} "
                     f"{nan(v['stock_move_copy'])} {nan(v['move_copy_refill'])} "
                     f"{nan(v['move_readv'])}\n")
+    with open(os.path.join(d, "vmsplice-thp-ratio.dat"), "w") as f:
+        f.write("# size patched_move/copy pairs_min pairs_max patched_move/readv "
+                "readv_pairs_min readv_pairs_max stock_move/copy "
+                "patched_move/copy_incl_refill (NaN: missing)\n")
+        for v in trows:
+            nan = lambda x: "NaN" if x is None else f"{x:.4f}"
+            pr, rp = v["pairs"], v["readv_pairs"]
+            f.write(f"{v['size']} {nan(v['ratio'])} {nan(pr and pr[0])} {nan(pr and pr[2])} "
+                    f"{nan(v['move_readv'])} {nan(rp and rp[0])} {nan(rp and rp[2])} "
+                    f"{nan(v['stock_move_copy'])} {nan(v['move_copy_refill'])}\n")
 
 
-def summary(args, boots, results, vrows, grows, rrows, drows):
+def summary(args, boots, results, vrows, trows, grows, rrows, drows):
     for b in boots:
         clock = ""
         if b["uptime"] and b["wall"]:
@@ -896,6 +1059,14 @@ def summary(args, boots, results, vrows, grows, rrows, drows):
               f"move/pipe {opt(v['move_pipe'])}, moved {opt(c and c['moved_total'], '{}')}"
               f" of {opt(c and c['xfer_total'], '{}')} pages, fallback "
               f"{opt(c and c['fallback_total'], '{}')}: {v['verdict']}")
+    for v in trows:
+        c, pr = v[("patched", "vmsplice-move", "counts")], v["pairs"]
+        print(f"bench: vmsplice THP {human(v['size'])}: move/copy {opt(v['ratio'])}"
+              + (f" (pairs {pr[0]:.2f}-{pr[2]:.2f})" if pr else "")
+              + f", move/readv {opt(v['move_readv'])}, THPs moved "
+              f"{opt(c and c['thp_moved_total'], '{}')} of "
+              f"{opt(c and c['xfer_total'] // THP_PAGES, '{}')}, fallback "
+              f"{opt(c and c['fallback_total'], '{}')} pages: {v['verdict']}")
     for g in grows:
         print(f"bench: writer's call {human(g['size'])}: patched gift/plain "
               f"{opt(g['gift_plain'])} (stock {opt(g['stock_gift_plain'])}): {g['verdict']}")
