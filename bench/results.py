@@ -471,16 +471,29 @@ def vmsplice_table(results, vfields):
             why = []
             if v["move_copy"] < MOVE_COPY:
                 why.append(f"move/copy {v['move_copy']:.2f} < {MOVE_COPY:g}")
-            if c["moved_total"] is None or c["fallback_total"] is None:
-                why.append("no vmsplice_move counters: not the patched kernel?")
-            else:
-                if c["fallback_total"]:
-                    why.append(f"{c['fallback_total']} pages fell back to a copy")
-                if c["moved_total"] != c["xfer_total"]:
-                    why.append(f"moved {c['moved_total']} of {c['xfer_total']} pages")
+            why += move_misses(c)
             v["verdict"] = "ok" if not why else "MISS (" + "; ".join(why) + ")"
         rows.append(v)
     return rows
+
+
+def move_misses(c, thp=False):
+    """What the summed counts of a move row say went wrong: a page that fell
+    back to a copy, one not moved, and on the THP rows one not moved as part
+    of a whole THP (vmsplice_move_thp counts folios, the others pages)."""
+    if c["moved_total"] is None or c["fallback_total"] is None:
+        return ["no vmsplice_move counters: not the patched kernel?"]
+    if thp and c["thp_moved_total"] is None:
+        return ["no vmsplice_move_thp counter: not the patched kernel?"]
+    why = []
+    if c["fallback_total"]:
+        why.append(f"{c['fallback_total']} pages fell back to a copy")
+    if c["moved_total"] != c["xfer_total"]:
+        why.append(f"moved {c['moved_total']} of {c['xfer_total']} pages")
+    if thp and c["thp_moved_total"] * THP_PAGES != c["xfer_total"]:
+        why.append(f"{c['thp_moved_total']} of {c['xfer_total'] // THP_PAGES} "
+                   "THPs moved whole")
+    return why
 
 
 def paired_ratios(boots, a, b):
@@ -532,18 +545,7 @@ def vmsplice_thp_table(boots, results, vfields):
         # Beyond the ratio: every page moved, as whole THPs, from and into
         # THP-backed buffers (else the ratio measures something else).
         c = v[("patched", "vmsplice-move", "counts")]
-        why = []
-        if c is not None:
-            if c["moved_total"] is None or c["thp_moved_total"] is None:
-                why.append("no vmsplice_move_thp counter: not the patched kernel?")
-            else:
-                if c["fallback_total"]:
-                    why.append(f"{c['fallback_total']} pages fell back to a copy")
-                if c["moved_total"] != c["xfer_total"]:
-                    why.append(f"moved {c['moved_total']} of {c['xfer_total']} pages")
-                if c["thp_moved_total"] * THP_PAGES != c["xfer_total"]:
-                    why.append(f"{c['thp_moved_total']} of {c['xfer_total'] // THP_PAGES} "
-                               "THPs moved whole")
+        why = move_misses(c, thp=True) if c is not None else []
         bad = sorted({f"{kind} {f.get('thp', '?')}" for kind in VMSPLICE_THP_KINDS
                       for f in v[("patched", kind, "lines")] if f.get("thp") != "ok"})
         if bad:
