@@ -477,6 +477,11 @@ def vmsplice_table(results, vfields):
     return rows
 
 
+def tlb_cell(c):
+    """The TLB flush counts per call of a vmsplice row: remote, all, one."""
+    return ", ".join(opt(per_call(c, k), "{:.2f}") for k in ("tlb_remote", "tlb_all", "tlb_one"))
+
+
 def move_misses(c, thp=False):
     """What the summed counts of a move row say went wrong: a page that fell
     back to a copy, one not moved, and on the THP rows one not moved as part
@@ -665,7 +670,7 @@ def write_markdown(args, boots, results, vrows, trows, grows, rrows, drows):
                 opt(per_call(c, "xfer_total"), "{:.1f}"),
                 opt(per_call(c, "moved_total"), "{:.1f}"),
                 opt(per_call(c, "fallback_total"), "{:.1f}"),
-                ", ".join(opt(per_call(c, k), "{:.2f}") for k in ("tlb_remote", "tlb_all", "tlb_one")),
+                tlb_cell(c),
                 opt(v["stock_move_copy"]),
                 f">= {MOVE_COPY:g}" if v["size"] >= MOVE_MIN_SIZE else "-", v["verdict"]))
         md.append("")
@@ -740,8 +745,7 @@ def vmsplice_thp_markdown(md, trows):
                       opt(per_call(c, "moved_total"), "{:.1f}"),
                       opt(per_call(c, "thp_moved_total"), "{:.2f}"),
                       opt(per_call(c, "fallback_total"), "{:.1f}"),
-                      ", ".join(opt(per_call(c, k), "{:.2f}")
-                                for k in ("tlb_remote", "tlb_all", "tlb_one")),
+                      tlb_cell(c),
                       opt(v["stock_move_copy"]), v["check"],
                       f">= {v['target']:g}" if v["target"] else "-", v["verdict"]))
     offs = sorted({f.get("dst_off", "?") for v in trows for k in ("stock", "patched")
