@@ -13,9 +13,11 @@ all: help
 help:
 	@echo "make check    build, boot under QEMU, run the cma kselftests (the test command)"
 	@echo "make run      build, boot, and receive 64 MiB three ways: shared memory, process_vm_readv, vmsplice move;"
-	@echo "             reduce with PROCESS_VM_REDUCE; dump a stopped process with vmdump (process_vmsplice)"
+	@echo "             reduce with PROCESS_VM_REDUCE; dump a stopped process with vmdump (process_vmsplice);"
+	@echo "             last, two ranks under other uids with Yama ptrace_scope 3 read 64 MiB with a grant (process_vm_grant)"
 	@echo "make shell    boot the same guest into a busybox shell"
 	@echo "make bench    build stock and patched release kernels, benchmark both (doc/results.md, doc/bench.png)"
+	@echo "             BENCH_ROWS=grant|reduce|dump|vmsplice-thp: those rows alone (make bench BENCH_ROWS=grant)"
 	@echo "make mpi      Open MPI's MPI_Reduce against PROCESS_VM_REDUCE in a QEMU guest, 2 and 4 ranks (doc/mpi.md, doc/mpi.png)"
 	@echo "make tree     create or refresh build/linux from patches/"
 	@echo "make export   write build/linux's commits back to patches/"

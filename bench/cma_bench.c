@@ -16,7 +16,7 @@
  *        child that owns the remote buffer), memcpy, shm (double copy),
  *        vmsplice-move, vmsplice-copy, pipe, vmsplice-readv (see "vmsplice
  *        rows" below), gift-call, plain-call (see "writer's cost" below);
- *        reduce-* and dump-* have lines of their own (see below)
+ *        reduce-*, dump-* and grant-* have lines of their own (see below)
  * pages  4k: every buffer is MADV_NOHUGEPAGE; thp: every private buffer
  *        (the remote one and the local ones) is MADV_HUGEPAGE in a 2 MiB
  *        aligned region, checked through AnonHugePages in /proc/self/smaps
@@ -185,6 +185,25 @@
  * byte (the file read back, the pipe read instead of spliced away); a
  * mismatch is a BENCH-ERROR, and the bench exits.
  *
+ * grant rows (kind grant-readv, grant-writev; the pages, iovecs and sizes
+ * of the readv and writev rows, right after them): process_vm_readv() and
+ * process_vm_writev() through a grant against the same call by pid, on the
+ * same buffers in the same boot. The peer makes one grant of its two
+ * remote buffers (process_vm_grant(), PROCESS_VM_GRANT_READ | _WRITE, two
+ * ranges of MAXSIZE) and sends us the fd over a socketpair (SCM_RIGHTS);
+ * the calls then pass that fd with PROCESS_VM_GRANTFD. The pid way is the
+ * readv and writev rows' own call: the peer's plain pid, flags 0 (not a
+ * pidfd). The samples are taken in pairs, one of each way, the order
+ * alternating from pair to pair, as the reduce rows' are: min, med, max and
+ * samples are the grant's MB/s, pid_* the pid's, ratio_samples each pair's
+ * grant/pid. Once per row, before the samples and not timed, one call
+ * through the grant is checked byte for byte (readv: the peer's pattern
+ * into a zeroed destination; writev: a pattern of another seed, read back
+ * by pid, after which the peer's pattern is written back); a mismatch is a
+ * BENCH-ERROR, and the bench exits. process_vm_grant() is probed first
+ * (process_vm_grant(NULL, 0, 0): EINVAL if the kernel has it, ENOSYS if
+ * not); without it a BENCH-SKIP kind=grant line replaces the rows.
+ *
  * Knobs, as environment variables (the kernel hands "key=value" boot
  * parameters it does not know to init, which passes them on):
  *   cma_bench_reps=7      samples per row
@@ -198,8 +217,9 @@
  *   cma_bench_dump_max_mb=1024   the dump rows' largest size (default: 1024
  *                         when cma_bench_max_mb is 64, else the same)
  *   cma_bench_dump_dir=/tmp   where the tmpfs sink's file goes
- *   cma_bench_rows=all    reduce, dump, vmsplice-thp: those rows alone (a
- *                         quick try)
+ *   cma_bench_grant=1     0: no grant rows
+ *   cma_bench_rows=all    reduce, dump, vmsplice-thp, grant: those rows
+ *                         alone (a quick try; make bench BENCH_ROWS=...)
  *   cma_bench_thp_copy_off=3   the vmsplice THP rows' copy kinds: their
  *                         reader's destination, pages past the boundary (0:
  *                         aligned as the move's, to see TCG's aliasing)
@@ -215,6 +235,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/uio.h>
 #include <sys/utsname.h>
 #include <sys/vfs.h>
@@ -258,6 +279,7 @@ struct cmd {
 	char op;		/* 's': one shm sample, 'v': vmsplice transfers,
 				   'r': fill the reduce rows' remote vector,
 				   't': the vmsplice THP rows' destination,
+				   'g': a grant of the remote buffers, over gsock,
 				   'q': quit */
 	size_t size;
 	long iters;
@@ -296,6 +318,7 @@ static int vpipe[2];		/* the vmsplice rows' data pipe */
 static size_t vpipe_sz;		/* its size */
 static int gpipe[2];		/* the writer's cost rows' pipe, ours alone */
 static size_t gpipe_sz;
+static int gsock[2];		/* the grant rows: the peer sends its grant on it */
 static int devnull;
 
 static double now(void)
@@ -648,6 +671,59 @@ static void fill_reduce(const struct redop *o, char *p, size_t len, int side)
 	}
 }
 
+/*
+ * The grant rows' fd passing: an int (0, or the errno of the peer's
+ * process_vm_grant()) and, with 0, the grant's fd (SCM_RIGHTS).
+ */
+static void send_grant(int sock, int fd, int err)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} u;
+	struct iovec iov = { &err, sizeof(err) };
+	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1 };
+	struct cmsghdr *c;
+
+	if (fd >= 0) {
+		memset(&u, 0, sizeof(u));
+		m.msg_control = u.buf;
+		m.msg_controllen = sizeof(u.buf);
+		c = CMSG_FIRSTHDR(&m);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(c), &fd, sizeof(int));
+	}
+	if (sendmsg(sock, &m, 0) != sizeof(err))
+		die("sendmsg (the grant)");
+}
+
+/* The grant's fd, or -1 with *err the peer's errno. */
+static int recv_grant(int sock, int *err)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} u;
+	struct iovec iov = { err, sizeof(*err) };
+	struct msghdr m = {
+		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = u.buf, .msg_controllen = sizeof(u.buf),
+	};
+	struct cmsghdr *c;
+	int fd = -1;
+
+	if (recvmsg(sock, &m, MSG_CMSG_CLOEXEC) != sizeof(*err))
+		die("recvmsg (the grant)");
+	for (c = CMSG_FIRSTHDR(&m); c; c = CMSG_NXTHDR(&m, c))
+		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
+			memcpy(&fd, CMSG_DATA(c), sizeof(int));
+	if (fd < 0 && !*err)
+		*err = EBADMSG;
+	return fd;
+}
+
 /* ---- the peer: owns the remote buffers and the receiving side of shm ---- */
 
 static void spin_until(volatile long *flag, long value)
@@ -752,6 +828,7 @@ static void peer(void)
 	close(to_peer[1]);
 	close(from_peer[0]);
 	close(vpipe[1]);
+	close(gsock[0]);
 	for (int k = 0; k < NPAGES; k++) {
 		info.rbuf[k] = buffer(k, MAXSIZE, OFF_REMOTE);
 		fill(info.rbuf[k], MAXSIZE);
@@ -773,6 +850,27 @@ static void peer(void)
 				rvec = buffer(P4K, MAXSIZE, OFF_REMOTE);
 			fill_reduce(&redops[c.vkind], rvec, c.size, 0);
 			xwrite(from_peer[1], &rvec, sizeof(rvec));
+			continue;
+		}
+		if (c.op == 'g') {
+			/* The grant rows: one grant of both remote buffers,
+			 * read and write. Our fd closes; the grant lives on
+			 * in the measuring process's (it names our mm). */
+			struct iovec g[NPAGES];
+			int fd, e = 0;
+
+			for (int k = 0; k < NPAGES; k++) {
+				g[k].iov_base = info.rbuf[k];
+				g[k].iov_len = MAXSIZE;
+			}
+			fd = sys_process_vm_grant(g, NPAGES, PROCESS_VM_GRANT_READ |
+						  PROCESS_VM_GRANT_WRITE |
+						  PROCESS_VM_GRANT_CLOEXEC);
+			if (fd < 0)
+				e = errno;
+			send_grant(gsock[1], fd, e);
+			if (fd >= 0)
+				close(fd);
 			continue;
 		}
 		if (c.op == 't') {
@@ -1220,8 +1318,8 @@ static void measure(const struct row *r)
 
 static int reduce_mode = 1;	/* cma_bench_reduce: 0 off, 1 on, 2 loop alone */
 /* cma_bench_rows: every row, the reduce rows alone, the dump rows alone, the
- * vmsplice THP rows alone */
-enum { ROWS_ALL, ROWS_REDUCE, ROWS_DUMP, ROWS_VTHP };
+ * vmsplice THP rows alone, the grant rows alone */
+enum { ROWS_ALL, ROWS_REDUCE, ROWS_DUMP, ROWS_VTHP, ROWS_GRANT };
 static int rows;
 static size_t rchunk = 256UL << 10;
 static char *rloc[2];		/* the local vectors: the reduce's, the loop's */
@@ -2017,9 +2115,193 @@ static void dump_rows(void)
 	close(dsink[1]);
 }
 
+/* ---- the grant rows ---- */
+
+static int grant_mode = 1;	/* cma_bench_grant: 0 off */
+static int grant_fd = -1;	/* the peer's grant of its remote buffers */
+
+/* The two ways of a grant row, in the order of their fields' prefixes. */
+enum { GW_GRANT, GW_PID, NGW };
+static const char *const gw_prefix[NGW] = { "", "pid_" };
+
+/* iters calls of one way of a grant row, on liov and riov; returns seconds. */
+static double run_grant(const struct row *r, int way, long iters)
+{
+	int wr = !strcmp(r->kind, "grant-writev");
+	int target = way == GW_GRANT ? grant_fd : peer_pid;
+	unsigned long flags = way == GW_GRANT ? PROCESS_VM_GRANTFD : 0;
+	double t0 = now(), t;
+	ssize_t n = 0;
+
+	for (long i = 0; i < iters; i++) {
+		n = wr ? process_vm_writev(target, liov, r->niov, riov, r->niov, flags) :
+			 process_vm_readv(target, liov, r->niov, riov, r->niov, flags);
+		if (n != (ssize_t)r->size)
+			break;
+	}
+	t = now() - t0;
+	if (n != (ssize_t)r->size) {
+		if (n >= 0)
+			errno = EIO;
+		fprintf(stderr, "cma_bench: %s (%s) of %zu bytes returned %zd\n",
+			r->kind, way == GW_GRANT ? "grant" : "pid", r->size, n);
+		die(way == GW_GRANT ? (wr ? "process_vm_writev(PROCESS_VM_GRANTFD)" :
+				       "process_vm_readv(PROCESS_VM_GRANTFD)") :
+		    (wr ? "process_vm_writev" : "process_vm_readv"));
+	}
+	return t;
+}
+
+/* Calls per sample of one way for at least min_sample, as measure() sizes
+ * them. */
+static long grant_iters(const struct row *r, int way)
+{
+	long iters = 1;
+	double t;
+
+	t = run_grant(r, way, 1);
+	if (t < min_sample)
+		t = run_grant(r, way, 1);
+	if (t < min_sample) {
+		iters = t > 0 ? (long)(min_sample / t) + 1 : 1000000;
+		if (iters > 1000000)
+			iters = 1000000;
+		t = run_grant(r, way, iters);
+		if (t < min_sample)
+			iters = (long)(iters * (min_sample / (t > 0 ? t : 1e-9)) * 1.1) + 1;
+	}
+	return iters;
+}
+
+/*
+ * The check of a grant row: one call through the grant with the row's
+ * iovecs, its bytes compared. readv: the peer's pattern into a zeroed
+ * destination. writev: a pattern of seed 1 into the peer's buffer, read
+ * back by pid; then the peer's pattern (lsrc's) goes back by pid.
+ */
+static void grant_check(const struct row *r)
+{
+	int wr = !strcmp(r->kind, "grant-writev");
+	char *l = ldst[r->pages], *rb = pinfo.rbuf[r->pages];
+	struct iovec lv = { l, r->size }, rv = { rb, r->size };
+	long bad;
+
+	if (wr)
+		fill_seed(l, r->size, 1);
+	else
+		memset(l, 0, r->size);
+	set_iov(liov, l, r->size, r->niov);
+	set_iov(riov, rb, r->size, r->niov);
+	run_grant(r, GW_GRANT, 1);
+	if (wr) {
+		memset(l, 0, r->size);
+		if (process_vm_readv(peer_pid, &lv, 1, &rv, 1, 0) != (ssize_t)r->size)
+			die("process_vm_readv (the grant rows' check)");
+		bad = check_seed(l, r->size, 1);
+		lv.iov_base = lsrc[r->pages];
+		if (process_vm_writev(peer_pid, &lv, 1, &rv, 1, 0) != (ssize_t)r->size)
+			die("process_vm_writev (the grant rows' check)");
+	} else {
+		bad = check_seed(l, r->size, 0);
+	}
+	if (bad) {
+		printf("BENCH-ERROR %s data mismatch at size %zu, offset %ld (pages %s, %d iov)\n",
+		       r->kind, r->size, bad - 1, pages_name[r->pages], r->niov);
+		fflush(stdout);
+		exit(1);
+	}
+}
+
+/* One grant row: the grant's way and the pid's, in pairs. */
+static void measure_grant(const struct row *r)
+{
+	int wr = !strcmp(r->kind, "grant-writev");
+	double bw[NGW][MAXREPS], ratio[MAXREPS];
+	char s[NGW + 1][MAXREPS * 16], st[NGW + 1][160];
+	long iters[NGW];
+
+	grant_check(r);
+	/* The readv and writev rows' buffers: ldst, lsrc and the peer's. */
+	set_iov(liov, wr ? lsrc[r->pages] : ldst[r->pages], r->size, r->niov);
+	set_iov(riov, pinfo.rbuf[r->pages], r->size, r->niov);
+	for (int w = 0; w < NGW; w++)
+		iters[w] = grant_iters(r, w);
+	for (int i = 0; i < reps; i++) {
+		for (int j = 0; j < NGW; j++) {
+			/* The order alternates from pair to pair. */
+			int w = (i & 1) ^ j;
+			double t = run_grant(r, w, iters[w]);
+
+			bw[w][i] = (double)r->size * iters[w] / t / 1e6;
+		}
+		ratio[i] = bw[GW_GRANT][i] / bw[GW_PID][i];
+	}
+	for (int w = 0; w < NGW; w++) {
+		series(st[w], sizeof(st[w]), gw_prefix[w], bw[w], reps, 1);
+		join(s[w], sizeof(s[w]), bw[w], reps, "%.1f");
+	}
+	series(st[NGW], sizeof(st[NGW]), "ratio_", ratio, reps, 4);
+	join(s[NGW], sizeof(s[NGW]), ratio, reps, "%.4f");
+	printf("BENCH kind=%s pages=%s iov=%d size=%zu reps=%d iters=%ld pid_iters=%ld "
+	       "%s unit=MB/s thp=%s samples=%s %s pid_samples=%s %s ratio_samples=%s "
+	       "pid=plain check=ok\n",
+	       r->kind, pages_name[r->pages], r->niov, r->size, reps, iters[GW_GRANT],
+	       iters[GW_PID], st[GW_GRANT], r->thp, s[GW_GRANT], st[GW_PID], s[GW_PID],
+	       st[NGW], s[NGW]);
+	fflush(stdout);
+	/* writev wrote the peer's pattern back (lsrc's): no refill. */
+}
+
+/*
+ * Every grant row: the readv and writev rows' pages, directions, sizes and
+ * iovecs, in their order; thp[k] is the thp= of the rows of pages k.
+ */
+static void grant_rows(const char *const thp[NPAGES])
+{
+	struct cmd g = { 'g', 0, 0, 0, 0, P4K };
+	int e = process_vm_grant_probe();
+
+	if (!grant_mode) {
+		printf("BENCH-SKIP kind=grant reason=\"cma_bench_grant=0\"\n");
+		return;
+	}
+	if (e != EINVAL) {
+		printf("BENCH-SKIP kind=grant probe=%s reason=\"this kernel has no "
+		       "process_vm_grant() (process_vm_grant(NULL, 0, 0) %s %s, not EINVAL)\"\n",
+		       e ? strerrorname_np(e) : "success", e ? "failed with" : "returned",
+		       e ? strerrorname_np(e) : "an fd");
+		return;
+	}
+	xwrite(to_peer[1], &g, sizeof(g));
+	grant_fd = recv_grant(gsock[0], &e);
+	if (grant_fd < 0) {
+		errno = e;
+		die("process_vm_grant (the peer's)");
+	}
+	printf("BENCH-GRANT probe=EINVAL ranges=%d range_bytes=%lu rights=rw pid=plain\n",
+	       NPAGES, MAXSIZE);
+	for (int k = 0; k < NPAGES; k++) {
+		for (int w = 0; w < 2; w++) {
+			for (size_t s = 0; s < NSIZES; s++) {
+				for (int v = 0; v < 2; v++) {
+					struct row r = { w ? "grant-writev" : "grant-readv", k,
+							 v ? NIOV : 1, sizes[s], thp[k] };
+
+					if (sizes[s] > max_size || (v && sizes[s] < (64UL << 10)))
+						continue;
+					measure_grant(&r);
+				}
+			}
+		}
+	}
+	close(grant_fd);
+	grant_fd = -1;
+}
+
 int main(void)
 {
 	char cs[64], thp[128], lthp[NPAGES][16], pthp[NPAGES][16];
+	const char *rthp[NPAGES];
 	struct utsname u;
 	double start = now();
 	struct peer_info end;
@@ -2042,6 +2324,9 @@ int main(void)
 		rows = ROWS_DUMP;
 	if (getenv("cma_bench_rows") && !strcmp(getenv("cma_bench_rows"), "vmsplice-thp"))
 		rows = ROWS_VTHP;
+	if (getenv("cma_bench_rows") && !strcmp(getenv("cma_bench_rows"), "grant"))
+		rows = ROWS_GRANT;
+	grant_mode = env_long("cma_bench_grant", 1, 0, 1);
 	/* Before the fork: the peer places its THP rows' destination by it. */
 	thp_copy_off = env_long("cma_bench_thp_copy_off", OFF_LDST, 0, 511);
 	dump_mode = env_long("cma_bench_dump", 1, 0, 1);
@@ -2070,6 +2355,8 @@ int main(void)
 	shm_data = (char *)(shm + 1);
 	if (pipe(to_peer) || pipe(from_peer) || pipe(vpipe))
 		die("pipe");
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET, 0, gsock))
+		die("socketpair");
 	vpipe_sz = pipe_setup(vpipe[1]);
 	peer_pid = fork();
 	if (peer_pid < 0)
@@ -2079,6 +2366,7 @@ int main(void)
 	close(to_peer[0]);
 	close(from_peer[1]);
 	close(vpipe[0]);
+	close(gsock[1]);
 	if (pipe(gpipe))
 		die("pipe");
 	gpipe_sz = pipe_setup(gpipe[1]);
@@ -2108,15 +2396,20 @@ int main(void)
 		       pinfo.thp_kb[k], s, d, MAXSIZE >> 10, k == P4K ?
 		       (pinfo.thp_kb[k] || s || d ? "unexpected-thp" : "ok") :
 		       strcmp(pthp[k], "ok") ? pthp[k] : lthp[k]);
+		/* The "thp" column of the process_vm_* rows of these pages. */
+		rthp[k] = k == P4K ? "-" : strcmp(pthp[k], "ok") ? pthp[k] : lthp[k];
 	}
 
 	if (rows == ROWS_VTHP)
 		goto vthp;
+	if (rows == ROWS_GRANT) {
+		grant_rows(rthp);
+		goto reduce;
+	}
 	if (rows != ROWS_ALL)
 		goto reduce;
 	for (int k = 0; k < NPAGES; k++) {
-		const char *st = k == P4K ? "-" :
-			strcmp(pthp[k], "ok") ? pthp[k] : lthp[k];
+		const char *st = rthp[k];
 
 		for (size_t s = 0; s < NSIZES; s++) {
 			struct row r = { "memcpy", k, 1, sizes[s], st };
@@ -2138,6 +2431,9 @@ int main(void)
 			}
 		}
 	}
+	/* On the same buffers, while the readv and writev rows' peers are
+	 * fresh in mind: the same calls through a grant, against by pid. */
+	grant_rows(rthp);
 	for (size_t s = 0; s < NSIZES; s++) {
 		struct row r = { "shm", P4K, 1, sizes[s], "-" };
 

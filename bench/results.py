@@ -48,6 +48,8 @@ REDUCE_OPS = ("sum-f64", "sum-s32", "max-f32", "bxor-u64")   # the rows' kinds: 
 DUMP_READV = 2.0    # process_vmsplice + splice / process_vm_readv + write, patched kernel ...
 DUMP_MIN_SIZE = 1 << 20     # ... for dumps of this size and more, into either sink
 DUMP_SINKS = ("tmpfs", "null")      # the rows' kinds: dump-<sink>
+GRANT_PID = 0.97    # through a grant / through a pid, on the patched kernel, every row
+GRANT_OPS = ("readv", "writev")     # the rows' kinds: grant-<op>
 # The ways of a dump row, by the prefix of their fields on the BENCH line.
 DUMP_WAYS = (("vmsplice", ""), ("readv", "readv_"), ("mem", "mem_"))
 DUMP_LABELS = {"vmsplice": "process_vmsplice + splice", "readv": "process_vm_readv + write",
@@ -108,7 +110,8 @@ ORDER = {"readv": 0, "writev": 1, "memcpy": 2, "shm": 3,
 def parse_boot(kernel, logdir):
     boot = {"kernel": kernel, "dir": logdir, "rows": {}, "thp": [], "info": {},
             "clocksource": "?", "errors": [], "reduce": {}, "reduce_skips": [],
-            "reduce_info": None, "dump": {}, "dump_skips": [], "dump_info": []}
+            "reduce_info": None, "dump": {}, "dump_skips": [], "dump_info": [],
+            "grant": {}, "grant_skips": [], "grant_info": None}
     text = open(os.path.join(logdir, "bench.log"), errors="replace").read()
     for line in text.splitlines():
         if line.startswith("BENCH "):
@@ -121,6 +124,11 @@ def parse_boot(kernel, logdir):
                 # A stopped process dumped three ways: a table of its own.
                 boot["dump"][(f["kind"][len("dump-"):], int(f["size"]))] = f
                 continue
+            if f["kind"].startswith("grant-"):
+                # Through a grant against through a pid: a table of its own.
+                boot["grant"][(f["kind"][len("grant-"):], f["pages"], int(f["iov"]),
+                               int(f["size"]))] = f
+                continue
             key = (f["kind"], f["pages"], int(f["iov"]), int(f["size"]))
             boot["rows"][key] = {"samples": [float(x) for x in f["samples"].split(",")],
                                  "thp": f.get("thp", "-"), "fields": f}
@@ -129,11 +137,15 @@ def parse_boot(kernel, logdir):
             boot["clocksource"] = boot["info"].get("clocksource", "?")
         elif line.startswith("BENCH-SKIP"):
             f = fields(line)
-            boot["dump_skips" if f.get("kind", "").startswith("dump") else "reduce_skips"].append(f)
+            kind = f.get("kind", "")
+            boot["dump_skips" if kind.startswith("dump") else
+                 "grant_skips" if kind.startswith("grant") else "reduce_skips"].append(f)
         elif line.startswith("BENCH-DUMP"):
             boot["dump_info"].append(fields(line))
         elif line.startswith("BENCH-REDUCE"):
             boot["reduce_info"] = fields(line)
+        elif line.startswith("BENCH-GRANT"):
+            boot["grant_info"] = fields(line)
         elif line.startswith("BENCH-THP"):
             boot["thp"].append(line[len("BENCH-THP "):])
         elif line.startswith("BENCH-ERROR"):
@@ -214,9 +226,10 @@ def main():
     grows = gift_table(results)
     rrows = reduce_table(boots)
     drows = dump_table(boots)
-    write_markdown(args, boots, results, vrows, trows, grows, rrows, drows)
+    arows = grant_table(boots)  # access by grant
+    write_markdown(args, boots, results, vrows, trows, grows, rrows, drows, arows)
     write_data(args.out, results, vrows, trows, rrows, drows)
-    summary(args, boots, results, vrows, trows, grows, rrows, drows)
+    summary(args, boots, results, vrows, trows, grows, rrows, drows, arows)
 
 
 def gift_table(results):
@@ -405,6 +418,60 @@ def dump_skip_text(boots):
     return out
 
 
+def grant_table(boots):
+    """One row per call, pages, iovecs and size: process_vm_readv/writev
+    through a grant against the same call by pid, both measured in each boot
+    of the patched kernel (the stock kernel has no grants), samples pooled
+    over the boots; "pairs" is the spread of the per-pair grant/pid ratios."""
+    pooled = {}
+    for b in boots:
+        if b["kernel"] != "patched":
+            continue
+        for key, f in b["grant"].items():
+            p = pooled.setdefault(key, {"grant": [], "pid": [], "pairs": [], "lines": []})
+            p["grant"] += samples_of(f, "samples")
+            p["pid"] += samples_of(f, "pid_samples")
+            p["pairs"] += samples_of(f, "ratio_samples")
+            p["lines"].append(f)
+    order = {op: i for i, op in enumerate(GRANT_OPS)}
+    rows = []
+    for key in sorted(pooled, key=lambda k: (order.get(k[0], 99), k[0], k[1], k[2], k[3])):
+        op, pages, iov, size = key
+        p = pooled[key]
+        r = {"op": op, "pages": pages, "iov": iov, "size": size,
+             "grant": stats(p["grant"]) if p["grant"] else None,
+             "pid": stats(p["pid"]) if p["pid"] else None,
+             "pairs": stats(p["pairs"]) if p["pairs"] else None}
+        r["ratio"] = r["grant"][1] / r["pid"][1] if r["grant"] and r["pid"] else None
+        r["best"] = r["grant"][2] / r["pid"][2] if r["grant"] and r["pid"] else None
+        lines = p["lines"]
+        judge(r, lines, GRANT_PID, r["pairs"] or (float("nan"),) * 3, "no grant samples")
+        # As in the first table: a THP row whose buffers were not all THP
+        # measures something else; say so in the verdict.
+        r["thp"] = sorted({f.get("thp", "-") for f in lines} - {"-", "ok"})
+        if r["thp"]:
+            r["verdict"] += "; THP " + ", ".join(r["thp"])
+        rows.append(r)
+    return rows
+
+
+def grant_skip_text(boots):
+    """What the boots that skipped the grant rows said, one line per kernel."""
+    out = []
+    for kernel in ("stock", "patched"):
+        bs = [b for b in boots if b["kernel"] == kernel]
+        skipped = [b for b in bs if any(s.get("kind") == "grant" for s in b["grant_skips"])]
+        if not skipped:
+            continue
+        reasons = sorted({s.get("reason", "?") for b in skipped for s in b["grant_skips"]
+                          if s.get("kind") == "grant"})
+        what = "as expected: the call is the series'" if kernel == "stock" else \
+            "**the patched kernel has no process_vm_grant(): no grant rows**"
+        out.append(f"{kernel} kernel, {len(skipped)} of {len(bs)} boot(s): grant rows "
+                   f"skipped ({what}): {'; '.join(reasons)}")
+    return out
+
+
 def vmsplice_counts(lines):
     """Sum the counts of the BENCH lines of one row over the boots of a
     kernel: totals, with None for a counter some boot did not have."""
@@ -571,7 +638,7 @@ def opt(x, f="{:.2f}"):
     return "n/a" if x is None else f.format(x)
 
 
-def write_markdown(args, boots, results, vrows, trows, grows, rrows, drows):
+def write_markdown(args, boots, results, vrows, trows, grows, rrows, drows, arows):
     md = []
     md.append("# crossmem benchmark: stock vs patched\n")
     md.append("Bandwidth in MB/s (10^6 bytes/s), median of all samples of all boots "
@@ -713,6 +780,7 @@ def write_markdown(args, boots, results, vrows, trows, grows, rrows, drows):
                 opt(g["gift_plain"]), opt(g["stock_gift_plain"]), GIFT_PLAIN, g["verdict"]))
     reduce_markdown(md, boots, rrows)
     dump_markdown(md, boots, drows)
+    grant_markdown(md, boots, arows)
     with open(os.path.join(args.out, "results.md"), "w") as f:
         f.write("\n".join(md) + "\n")
 
@@ -923,6 +991,50 @@ def dump_markdown(md, boots, drows):
               "share a sink.")
 
 
+def grant_markdown(md, boots, arows):
+    md.append("")
+    md.append("## Access by grant: process_vm_readv/writev through a grant against by pid\n")
+    md.append(f"Target: on every row, a call through a grant (`process_vm_readv()` or "
+              "`process_vm_writev()` of a `process_vm_grant()` fd with `PROCESS_VM_GRANTFD`) "
+              f"runs at >= {GRANT_PID:g}x the bandwidth of the same call by pid (the first "
+              "table's call: the plain pid, flags 0), ratio of the medians, both measured in "
+              "the same boots of the patched kernel: what differs is the access check, "
+              "through a grant one fd lookup per call and a search of the grant's ranges per "
+              "remote iovec, by pid a pid lookup and the ptrace check per call. The stock kernel has no process_vm_grant(): its boots "
+              "probe for it (ENOSYS) and skip these rows.\n")
+    for line in grant_skip_text(boots):
+        md.append(f"- {line}")
+    if not arows:
+        md.append("")
+        md.append("No grant rows in this run: no data.")
+        return
+    md.append("")
+    md.append("| call | pages | iovecs | size | grant | pid | grant/pid | pairs min-median-max "
+              "| grant min-max | pid min-max | best/best | check | target | verdict |")
+    md.append("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---|")
+    for r in arows:
+        g, p, pr = r["grant"], r["pid"], r["pairs"]
+        md.append("| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |".format(
+            f"process_vm_{r['op']}", r["pages"], r["iov"], human(r["size"]),
+            fmt(g[1]) if g else "-", fmt(p[1]) if p else "-",
+            opt(r["ratio"], "{:.3f}"),
+            f"{pr[0]:.2f}-{pr[1]:.2f}-{pr[2]:.2f}" if pr else "-",
+            f"{fmt(g[0])}-{fmt(g[2])}" if g else "-",
+            f"{fmt(p[0])}-{fmt(p[2])}" if p else "-",
+            opt(r["best"], "{:.3f}"), r["check"], f">= {r['target']:g}", r["verdict"]))
+    md.append("")
+    md.append("MB/s medians of the pooled samples of the patched boots (min-max beside). The "
+              "buffers, pages and iovecs are the first table's process_vm_* rows'; the child "
+              "that owns the remote buffers makes one grant of both (two ranges of 64 MiB, "
+              "read and write) and passes the fd over a socketpair (SCM_RIGHTS). The samples "
+              "are taken in pairs, one of each way in alternating order: \"pairs\" is the "
+              "spread of the pairs' grant/pid ratios, grant/pid the ratio of the medians "
+              "(the target's), best/best the ratio of the maxima. check: once per row and "
+              "boot, before the samples, one call through the grant was checked byte for "
+              "byte (readv: into a zeroed buffer; writev: another pattern, read back by pid, "
+              "then the original written back).")
+
+
 def reduce_series(rrows):
     return {op: [r for r in rrows if r["op"] == op and r["ratio"] is not None]
             for op in REDUCE_OPS}
@@ -992,7 +1104,7 @@ def write_data(out, results, vrows, trows, rrows, drows):
                     f"{nan(v['stock_move_copy'])} {nan(v['move_copy_refill'])}\n")
 
 
-def summary(args, boots, results, vrows, trows, grows, rrows, drows):
+def summary(args, boots, results, vrows, trows, grows, rrows, drows, arows):
     for b in boots:
         clock = ""
         if b["uptime"] and b["wall"]:
@@ -1039,6 +1151,7 @@ def summary(args, boots, results, vrows, trows, grows, rrows, drows):
         print(f"bench: reduce {r['op']} {human(r['size'])}: reduce/readv+loop "
               f"{opt(r['ratio'])}" + (f" (pairs {pr[0]:.2f}-{pr[2]:.2f})" if pr else "")
               + f", loop {', '.join(r['loops'])}, check {r['check']}: {r['verdict']}")
+    grant_summary(boots, arows)
     have = [r for r in results if r["ratio"] is not None]
     if not have:
         print("bench: no rows to compare")
@@ -1079,6 +1192,31 @@ def summary(args, boots, results, vrows, trows, grows, rrows, drows):
     for r in miss[:12]:
         print(f"bench:   miss: {label(*r['key'][:3])}, {human(r['key'][3])}: "
               f"{r['ratio']:.3f} < {r['target']:.2f} ({r['verdict']})")
+    if len(miss) > 12:
+        print(f"bench:   ... and {len(miss) - 12} more in results.md")
+
+
+def grant_summary(boots, arows):
+    """The grant rows in a few lines: the spread, the worst row, the misses."""
+    for line in grant_skip_text(boots):
+        print("bench: " + line.replace("**", ""))
+    have = [r for r in arows if r["ratio"] is not None]
+    if not have:
+        print("bench: grant/pid: no data (no grant rows in this run)")
+        return
+    name = lambda r: (f"process_vm_{r['op']}, {r['pages']}, {r['iov']} iov, "
+                      f"{human(r['size'])}")
+    miss = [r for r in have if not r["verdict"].startswith("ok")]
+    worst = min(have, key=lambda r: r["ratio"])
+    pairs = [r["pairs"] for r in have if r["pairs"]]
+    print(f"bench: grant/pid (target >= {GRANT_PID:g} on every row): {len(have)} rows, "
+          f"ratio of medians {min(r['ratio'] for r in have):.3f}..{max(r['ratio'] for r in have):.3f}"
+          + (f", pairs {min(p[0] for p in pairs):.2f}..{max(p[2] for p in pairs):.2f}"
+             if pairs else "")
+          + f"; worst {name(worst)}: {worst['ratio']:.3f}; {len(have) - len(miss)} meet it, "
+          f"{len(miss)} miss")
+    for r in miss[:12]:
+        print(f"bench:   grant miss: {name(r)}: {r['verdict']}")
     if len(miss) > 12:
         print(f"bench:   ... and {len(miss) - 12} more in results.md")
 

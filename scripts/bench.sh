@@ -25,6 +25,10 @@
 #   BENCH_WAIT_IDLE  before each boot, wait up to this many seconds for the
 #                 host's 1-minute load average to drop below 1 (default 0:
 #                 do not wait; the load is reported either way)
+#   BENCH_ROWS    all (default), or grant, reduce, dump, vmsplice-thp: only
+#                 those rows (cma_bench_rows=), in both kernels' boots; a
+#                 partial run writes build/bench/results.md only: no plot,
+#                 and doc/ keeps the last full run's tables
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
@@ -34,6 +38,11 @@ rounds=${BENCH_ROUNDS:-2}
 reps=${BENCH_REPS:-5}
 min_ms=${BENCH_MIN_MS:-20}
 max_mb=${BENCH_MAX_MB:-64}
+rows=${BENCH_ROWS:-all}
+case $rows in
+all|grant|reduce|dump|vmsplice-thp) ;;
+*) echo "bench: BENCH_ROWS is all, grant, reduce, dump or vmsplice-thp, not $rows" >&2; exit 1 ;;
+esac
 limit=${BENCH_TIMEOUT:-900}
 t_start=$(date +%s)
 
@@ -86,6 +95,7 @@ TESTS= "$top/scripts/initramfs.sh" "$arch" "$out/tests" "$out/initramfs.cpio"
 append="$clock"
 append="$append cma_bench_reps=$reps cma_bench_min_ms=$min_ms cma_bench_max_mb=$max_mb"
 [ -n "${BENCH_DUMP_MAX_MB:-}" ] && append="$append cma_bench_dump_max_mb=$BENCH_DUMP_MAX_MB"
+[ "$rows" != all ] && append="$append cma_bench_rows=$rows"
 
 # ---- boot: both kernels per round, in random order ---------------------------
 rm -rf "$out/logs"
@@ -134,12 +144,18 @@ done
 
 # ---- results ----------------------------------------------------------------
 cmdline="make bench"
-for v in BENCH_ROUNDS BENCH_REPS BENCH_MIN_MS BENCH_MAX_MB BENCH_DUMP_MAX_MB; do
+for v in BENCH_ROUNDS BENCH_REPS BENCH_MIN_MS BENCH_MAX_MB BENCH_DUMP_MAX_MB BENCH_ROWS; do
 	[ -n "${!v:-}" ] && cmdline="$cmdline $v=${!v}"
 done
 python3 bench/results.py --out "$out" --tsc-khz "$tsc_khz" \
 	--stock-image "${stock_image#"$top"/}" --patched-image "${patched_image#"$top"/}" \
 	--command "$cmdline" --cpu "$ARCH_CPU_BENCH" --seed "$seed" "${runs[@]}"
+if [ "$rows" != all ]; then
+	# The plot wants every row, and doc/ holds the last full run.
+	echo "bench: BENCH_ROWS=$rows: results in ${out#"$top"/}/results.md (doc/ unchanged)," \
+		"guest logs in ${out#"$top"/}/logs/ ($(( $(date +%s) - t_start )) s in all)"
+	exit 0
+fi
 if command -v gnuplot >/dev/null; then
 	gnuplot -e "dir='$out'; out='$out/bench.png'" bench/plot.gp 2>"$out/gnuplot.log" ||
 		{ cat "$out/gnuplot.log" >&2; echo "bench: gnuplot failed" >&2; exit 1; }

@@ -13,7 +13,7 @@ if [ -n "$(git -C "$tree" status --porcelain --untracked-files=no)" ]; then
 fi
 # The posting's version, as b4 prep counts them: bump it when a new
 # version goes out, and add a "Changes since" section to the cover letter.
-version=6
+version=7
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 git -C "$tree" -c core.abbrev=12 -c diff.renames=true -c diff.algorithm=myers \
