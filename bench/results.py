@@ -323,20 +323,28 @@ def judge(r, lines, target, pairs, missing):
                         f"{pairs[0]:.2f}-{pairs[2]:.2f})")
 
 
-def reduce_skip_text(boots):
-    """What the boots that skipped the reduce rows said, one line per kernel."""
+def feature_skip_text(boots, key, kind, rows, stock_why, patched_missing):
+    """What the boots that skipped a feature's rows said, one line per kernel."""
     out = []
     for kernel in ("stock", "patched"):
         bs = [b for b in boots if b["kernel"] == kernel]
-        skipped = [b for b in bs if any(s.get("kind") == "reduce" for s in b["reduce_skips"])]
+        skipped = [b for b in bs if any(s.get("kind") == kind for s in b[key])]
         if not skipped:
             continue
-        reasons = sorted({s.get("reason", "?") for b in skipped for s in b["reduce_skips"]
-                          if s.get("kind") == "reduce"})
-        what = "as expected: the flag is the series'" if kernel == "stock" else \
-            "**the patched kernel has no PROCESS_VM_REDUCE: no reduce rows**"
-        out.append(f"{kernel} kernel, {len(skipped)} of {len(bs)} boot(s): reduce rows "
+        reasons = sorted({s.get("reason", "?") for b in skipped for s in b[key]
+                          if s.get("kind") == kind})
+        what = f"as expected: {stock_why}" if kernel == "stock" else \
+            f"**{patched_missing}: no {rows} rows**"
+        out.append(f"{kernel} kernel, {len(skipped)} of {len(bs)} boot(s): {rows} rows "
                    f"skipped ({what}): {'; '.join(reasons)}")
+    return out
+
+
+def reduce_skip_text(boots):
+    """The reduce rows' skips, and those of other kinds the reduce probe saw."""
+    out = feature_skip_text(boots, "reduce_skips", "reduce", "reduce",
+                            "the flag is the series'",
+                            "the patched kernel has no PROCESS_VM_REDUCE")
     for b in boots:
         for s in b["reduce_skips"]:
             if s.get("kind") != "reduce":
@@ -457,19 +465,9 @@ def grant_table(boots):
 
 def grant_skip_text(boots):
     """What the boots that skipped the grant rows said, one line per kernel."""
-    out = []
-    for kernel in ("stock", "patched"):
-        bs = [b for b in boots if b["kernel"] == kernel]
-        skipped = [b for b in bs if any(s.get("kind") == "grant" for s in b["grant_skips"])]
-        if not skipped:
-            continue
-        reasons = sorted({s.get("reason", "?") for b in skipped for s in b["grant_skips"]
-                          if s.get("kind") == "grant"})
-        what = "as expected: the call is the series'" if kernel == "stock" else \
-            "**the patched kernel has no process_vm_grant(): no grant rows**"
-        out.append(f"{kernel} kernel, {len(skipped)} of {len(bs)} boot(s): grant rows "
-                   f"skipped ({what}): {'; '.join(reasons)}")
-    return out
+    return feature_skip_text(boots, "grant_skips", "grant", "grant",
+                             "the call is the series'",
+                             "the patched kernel has no process_vm_grant()")
 
 
 def vmsplice_counts(lines):
