@@ -265,20 +265,29 @@ def samples_of(f, key):
     return [] if v == "n/a" else [float(x) for x in v.split(",")]
 
 
-def reduce_table(boots):
-    """One row per operation and size: PROCESS_VM_REDUCE against readv into a
-    scratch buffer plus a userspace loop, both measured in each boot of the
-    patched kernel, samples pooled over the boots."""
+def pool_pairs(boots, kind, other, other_field):
+    """The paired rows of one kind (a way and the way it is compared with, in
+    alternating pairs in each boot of the patched kernel), samples pooled
+    over the boots: per row key, the kind's samples, the other way's, the
+    per-pair ratios and the rows' lines."""
     pooled = {}
     for b in boots:
         if b["kernel"] != "patched":
             continue
-        for key, f in b["reduce"].items():
-            p = pooled.setdefault(key, {"reduce": [], "loop": [], "pairs": [], "lines": []})
-            p["reduce"] += samples_of(f, "samples")
-            p["loop"] += samples_of(f, "loop_samples")
+        for key, f in b[kind].items():
+            p = pooled.setdefault(key, {kind: [], other: [], "pairs": [], "lines": []})
+            p[kind] += samples_of(f, "samples")
+            p[other] += samples_of(f, other_field)
             p["pairs"] += samples_of(f, "ratio_samples")
             p["lines"].append(f)
+    return pooled
+
+
+def reduce_table(boots):
+    """One row per operation and size: PROCESS_VM_REDUCE against readv into a
+    scratch buffer plus a userspace loop, both measured in each boot of the
+    patched kernel, samples pooled over the boots."""
+    pooled = pool_pairs(boots, "reduce", "loop", "loop_samples")
     order = {op: i for i, op in enumerate(REDUCE_OPS)}
     rows = []
     for key in sorted(pooled, key=lambda k: (order.get(k[0], 99), k[0], k[1])):
@@ -431,16 +440,7 @@ def grant_table(boots):
     through a grant against the same call by pid, both measured in each boot
     of the patched kernel (the stock kernel has no grants), samples pooled
     over the boots; "pairs" is the spread of the per-pair grant/pid ratios."""
-    pooled = {}
-    for b in boots:
-        if b["kernel"] != "patched":
-            continue
-        for key, f in b["grant"].items():
-            p = pooled.setdefault(key, {"grant": [], "pid": [], "pairs": [], "lines": []})
-            p["grant"] += samples_of(f, "samples")
-            p["pid"] += samples_of(f, "pid_samples")
-            p["pairs"] += samples_of(f, "ratio_samples")
-            p["lines"].append(f)
+    pooled = pool_pairs(boots, "grant", "pid", "pid_samples")
     order = {op: i for i, op in enumerate(GRANT_OPS)}
     rows = []
     for key in sorted(pooled, key=lambda k: (order.get(k[0], 99), k[0], k[1], k[2], k[3])):
