@@ -242,6 +242,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include "../guest/fdpass.h"
 #include "../guest/process_vm_uapi.h"
 #ifdef CROSSMEM_FAKE_PROCESS_VMSPLICE
 #include "../guest/fake_process_vmsplice.h"
@@ -673,52 +674,21 @@ static void fill_reduce(const struct redop *o, char *p, size_t len, int side)
 
 /*
  * The grant rows' fd passing: an int (0, or the errno of the peer's
- * process_vm_grant()) and, with 0, the grant's fd (SCM_RIGHTS).
+ * process_vm_grant()) and, with 0, the grant's fd.
  */
 static void send_grant(int sock, int fd, int err)
 {
-	union {
-		char buf[CMSG_SPACE(sizeof(int))];
-		struct cmsghdr align;
-	} u;
-	struct iovec iov = { &err, sizeof(err) };
-	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1 };
-	struct cmsghdr *c;
-
-	if (fd >= 0) {
-		memset(&u, 0, sizeof(u));
-		m.msg_control = u.buf;
-		m.msg_controllen = sizeof(u.buf);
-		c = CMSG_FIRSTHDR(&m);
-		c->cmsg_level = SOL_SOCKET;
-		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(c), &fd, sizeof(int));
-	}
-	if (sendmsg(sock, &m, 0) != sizeof(err))
+	if (fdpass_send(sock, fd, &err, sizeof(err)))
 		die("sendmsg (the grant)");
 }
 
 /* The grant's fd, or -1 with *err the peer's errno. */
 static int recv_grant(int sock, int *err)
 {
-	union {
-		char buf[CMSG_SPACE(sizeof(int))];
-		struct cmsghdr align;
-	} u;
-	struct iovec iov = { err, sizeof(*err) };
-	struct msghdr m = {
-		.msg_iov = &iov, .msg_iovlen = 1,
-		.msg_control = u.buf, .msg_controllen = sizeof(u.buf),
-	};
-	struct cmsghdr *c;
-	int fd = -1;
+	int fd = fdpass_recv(sock, err, sizeof(*err));
 
-	if (recvmsg(sock, &m, MSG_CMSG_CLOEXEC) != sizeof(*err))
+	if (fd < 0 && errno != EBADMSG)
 		die("recvmsg (the grant)");
-	for (c = CMSG_FIRSTHDR(&m); c; c = CMSG_NXTHDR(&m, c))
-		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
-			memcpy(&fd, CMSG_DATA(c), sizeof(int));
 	if (fd < 0 && !*err)
 		*err = EBADMSG;
 	return fd;

@@ -841,6 +841,18 @@ def vmsplice_thp_markdown(md, trows):
               "checks, as in the 4k table.")
 
 
+def md_skips_or_none(md, skip_lines, rows, none_text):
+    """A table's preamble after its target: what the boots that skipped its
+    rows said, then a blank line, then @none_text if it has no rows.
+    Returns whether the table follows."""
+    for line in skip_lines:
+        md.append(f"- {line}")
+    md.append("")
+    if not rows:
+        md.append(none_text)
+    return bool(rows)
+
+
 def reduce_markdown(md, boots, rrows):
     md.append("")
     md.append("## PROCESS_VM_REDUCE on the patched kernel: reduce against readv + loop\n")
@@ -850,13 +862,7 @@ def reduce_markdown(md, boots, rrows):
               "buffer plus a userspace loop (ratio of the medians), both measured in "
               "the same boots of the patched kernel. The stock kernel has no such "
               "flag: its boots probe for it and skip these rows.\n")
-    for line in reduce_skip_text(boots):
-        md.append(f"- {line}")
-    if not rrows:
-        md.append("")
-        md.append("No reduce rows in this run.")
-    else:
-        md.append("")
+    if md_skips_or_none(md, reduce_skip_text(boots), rrows, "No reduce rows in this run."):
         md.append("| operation | size | reduce | readv+loop | reduce/loop | pairs min-median-max "
                   "| reduce min-max | readv+loop min-max | best/best | loop (vector, scalar MB/s "
                   "at 1 MiB) | calls per op (reduce, readv) | check | target | verdict |")
@@ -923,13 +929,8 @@ def dump_markdown(md, boots, drows):
               "the medians), both measured in the same boots of the patched kernel. The "
               "stock kernel has no process_vmsplice(): its boots probe for it (ENOSYS) and "
               "run the other two ways, whose stock medians are beside the patched ones.\n")
-    for line in dump_skip_text(boots):
-        md.append(f"- {line}")
-    if not drows:
-        md.append("")
-        md.append("No dump rows in this run.")
+    if not md_skips_or_none(md, dump_skip_text(boots), drows, "No dump rows in this run."):
         return
-    md.append("")
     md.append("| sink | size | vmsplice+splice | readv+write | /proc/PID/mem | ms per dump "
               "(vmsplice, readv, mem) | vmsplice/readv | pairs min-median-max | mem/readv "
               "| bytes copied per byte (vmsplice, readv, mem) | stock readv+write "
@@ -1000,13 +1001,9 @@ def grant_markdown(md, boots, arows):
               "through a grant one fd lookup per call and a search of the grant's ranges per "
               "remote iovec, by pid a pid lookup and the ptrace check per call. The stock kernel has no process_vm_grant(): its boots "
               "probe for it (ENOSYS) and skip these rows.\n")
-    for line in grant_skip_text(boots):
-        md.append(f"- {line}")
-    if not arows:
-        md.append("")
-        md.append("No grant rows in this run: no data.")
+    if not md_skips_or_none(md, grant_skip_text(boots), arows,
+                            "No grant rows in this run: no data."):
         return
-    md.append("")
     md.append("| call | pages | iovecs | size | grant | pid | grant/pid | pairs min-median-max "
               "| grant min-max | pid min-max | best/best | check | target | verdict |")
     md.append("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---|")

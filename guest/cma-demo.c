@@ -71,6 +71,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include "fdpass.h"
 #include "process_vm_uapi.h"
 #include "vmdump.h"
 
@@ -812,51 +813,6 @@ static int become(unsigned int id)
 	return 0;
 }
 
-static int send_fd(int sock, int fd, const void *buf, size_t len)
-{
-	union {
-		char buf[CMSG_SPACE(sizeof(int))];
-		struct cmsghdr align;
-	} u;
-	struct iovec iov = { (void *)buf, len };
-	struct msghdr m = {
-		.msg_iov = &iov, .msg_iovlen = 1,
-		.msg_control = u.buf, .msg_controllen = sizeof(u.buf),
-	};
-	struct cmsghdr *c;
-
-	memset(&u, 0, sizeof(u));
-	c = CMSG_FIRSTHDR(&m);
-	c->cmsg_level = SOL_SOCKET;
-	c->cmsg_type = SCM_RIGHTS;
-	c->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(c), &fd, sizeof(int));
-	return sendmsg(sock, &m, 0) == (ssize_t)len ? 0 : -1;
-}
-
-/* The fd that came with len bytes into buf; -1 if none did. */
-static int recv_fd(int sock, void *buf, size_t len)
-{
-	union {
-		char buf[CMSG_SPACE(sizeof(int))];
-		struct cmsghdr align;
-	} u;
-	struct iovec iov = { buf, len };
-	struct msghdr m = {
-		.msg_iov = &iov, .msg_iovlen = 1,
-		.msg_control = u.buf, .msg_controllen = sizeof(u.buf),
-	};
-	struct cmsghdr *c;
-	int fd = -1;
-
-	if (recvmsg(sock, &m, MSG_CMSG_CLOEXEC) != (ssize_t)len)
-		return -1;
-	for (c = CMSG_FIRSTHDR(&m); c; c = CMSG_NXTHDR(&m, c))
-		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
-			memcpy(&fd, CMSG_DATA(c), sizeof(int));
-	return fd;
-}
-
 /* Rank A: owns the message, grants it, revokes the grant when B asks. */
 static void rank_a(int sock)
 {
@@ -882,7 +838,7 @@ static void rank_a(int sock)
 		       strerror(errno));
 		_exit(1);
 	}
-	if (send_fd(sock, gfd, &gm, sizeof(gm))) {
+	if (fdpass_send(sock, gfd, &gm, sizeof(gm))) {
 		printf("cma-demo: grant: FAIL: rank A cannot send the grant: %s\n", strerror(errno));
 		_exit(1);
 	}
@@ -959,7 +915,7 @@ static int rank_b(int sock)
 		       RANK_B_UID, strerror(errno));
 		return 1;
 	}
-	gfd = recv_fd(sock, &gm, sizeof(gm));
+	gfd = fdpass_recv(sock, &gm, sizeof(gm));
 	if (gfd < 0 || gm.len != SIZE) {
 		printf("cma-demo: grant: FAIL: rank B got no grant from rank A\n");
 		return 1;
